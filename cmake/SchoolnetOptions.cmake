@@ -1,0 +1,22 @@
+# One INTERFACE target carries the language standard, warnings and sanitizer flags; every
+# project target links it so that the whole tree is built the same way.
+add_library(schoolnet_options INTERFACE)
+target_compile_features(schoolnet_options INTERFACE cxx_std_20)
+set(CMAKE_CXX_EXTENSIONS OFF)
+target_compile_options(schoolnet_options INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
+  $<$<BOOL:${SCHOOLNET_WERROR}>:-Werror>)
+# Asio and Beast are header-only here; keep them from pulling in deprecated interfaces.
+target_compile_definitions(schoolnet_options INTERFACE
+  BOOST_ASIO_NO_DEPRECATED BOOST_BEAST_USE_STD_STRING_VIEW)
+
+if(SCHOOLNET_SANITIZE)
+  target_compile_options(schoolnet_options INTERFACE
+    -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  target_link_options(schoolnet_options INTERFACE -fsanitize=address,undefined)
+endif()
+
+if(SCHOOLNET_CLANG_TIDY)
+  find_program(CLANG_TIDY_EXE NAMES clang-tidy clang-tidy-14 REQUIRED)
+  set(CMAKE_CXX_CLANG_TIDY ${CLANG_TIDY_EXE})
+endif()
