@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -140,6 +141,7 @@ class Walker {
 
   void add(int line, const std::string& key, const std::string& what) {
     problems_.items.push_back(problem(doc_, line, key, what));
+    doc_.mark_failed(key);
   }
 
   void value(const Spec& spec, const toml::node& v, const std::string& concrete, int line) {
@@ -216,6 +218,7 @@ class Walker {
       case Type::string_list: {
         if (v.is_string()) {
           out.list.push_back(v.as_string()->get());  // a lone string is a one-item list
+          out.item_lines.push_back(out.line);
           break;
         }
         if (!v.is_array()) {
@@ -230,6 +233,7 @@ class Walker {
             return;
           }
           out.list.push_back(item.as_string()->get());
+          out.item_lines.push_back(static_cast<int>(item.source().begin.line));
           ++i;
         }
         break;
@@ -312,8 +316,8 @@ void apply_defaults(std::span<const Spec> specs, Document& doc, Problems& proble
       }
     }
     for (const std::string& c : concretes) {
-      if (doc.has(c)) {
-        continue;
+      if (doc.has(c) || doc.failed(c)) {
+        continue;  // present, or already reported as wrong
       }
       if (spec.required) {
         // Name the line of the element of an array of tables, where there is one.
@@ -361,8 +365,17 @@ std::vector<std::string> Document::list(const std::string& path) const {
   return v ? v->list : std::vector<std::string>{};
 }
 int Document::line(const std::string& path) const {
-  const Value* v = find(path);
-  return v ? v->line : 0;
+  if (const Value* v = find(path)) {
+    return v->line;
+  }
+  const size_t open = path.rfind('[');
+  if (open != std::string::npos && path.back() == ']') {
+    if (const Value* list = find(path.substr(0, open))) {
+      const size_t item = std::strtoul(path.c_str() + open + 1, nullptr, 10);
+      return item < list->item_lines.size() ? list->item_lines[item] : list->line;
+    }
+  }
+  return 0;
 }
 size_t Document::count(const std::string& array) const {
   auto it = counts_.find(array);
@@ -376,6 +389,19 @@ std::string Problems::joined() const {
     out += '\n';
   }
   return out;
+}
+
+void Problems::sort_by_line() {
+  auto line_of = [](const std::string& p) {
+    const size_t colon = p.find(':');
+    if (colon == std::string::npos) {
+      return 0L;
+    }
+    return std::strtol(p.c_str() + colon + 1, nullptr, 10);
+  };
+  std::stable_sort(items.begin(), items.end(), [&](const std::string& a, const std::string& b) {
+    return line_of(a) < line_of(b);
+  });
 }
 
 std::string problem(const Document& doc, int line, std::string_view key, std::string_view what) {
@@ -488,9 +514,7 @@ Result<Document> parse(std::string_view toml_text, std::string_view file_name,
   }
   Walker(specs, doc, problems).table(root, "", "");
   apply_defaults(specs, doc, problems);
-  if (!problems.empty()) {
-    return make_error("config_invalid", problems.joined());
-  }
+  problems.sort_by_line();
   return doc;
 }
 

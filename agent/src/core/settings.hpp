@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -46,6 +47,7 @@ struct Value {
   int64_t number = 0;  // integer, duration (ms), size (bytes)
   bool flag = false;
   std::vector<std::string> list;
+  std::vector<int> item_lines;  // line of each list item
   int line = 0;
   bool from_default = false;
 };
@@ -59,6 +61,7 @@ class Document {
   int64_t num(const std::string& path) const;
   bool flag(const std::string& path) const;
   std::vector<std::string> list(const std::string& path) const;
+  // Line of a value; "key[N]" names item N of a list.
   int line(const std::string& path) const;
   // Number of elements of an array of tables ("probe").
   size_t count(const std::string& array) const;
@@ -68,10 +71,14 @@ class Document {
   const std::map<std::string, Value>& values() const { return values_; }
   void set_file(std::string f) { file_ = std::move(f); }
   void set_count(const std::string& array, size_t n) { counts_[array] = n; }
+  // Keys whose values were wrong: left out, and not reported again as missing.
+  void mark_failed(const std::string& path) { failed_.insert(path); }
+  bool failed(const std::string& path) const { return failed_.count(path) != 0; }
 
  private:
   std::map<std::string, Value> values_;
   std::map<std::string, size_t> counts_;
+  std::set<std::string> failed_;
   std::string file_;
 };
 
@@ -80,10 +87,15 @@ struct Problems {
   std::vector<std::string> items;
   bool empty() const { return items.empty(); }
   std::string joined() const;
+  // Orders the problems by the line they name (those naming no line first), keeping the
+  // order of problems on the same line.
+  void sort_by_line();
 };
 
 // Parses TOML text against the spec table. Collects every problem rather than stopping at the
-// first, so `config check` shows them all at once.
+// first, so `config check` shows them all at once: the result is an error only when the text is
+// not TOML at all; otherwise the caller checks `problems` (wrong values are left out of the
+// document, so later checks may still run on the rest).
 Result<Document> parse(std::string_view toml_text, std::string_view file_name,
                        std::span<const Spec> specs, Problems& problems);
 Result<Document> parse_file(const std::string& path, std::span<const Spec> specs,

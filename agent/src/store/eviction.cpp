@@ -1,0 +1,292 @@
+// Outbox bounds: "degrade resolution, not coverage". At the size cap or the free-disk floor the
+// outbox first drops raw probe samples (per-minute summaries already cover them), then folds
+// per-minute summaries into hourly ones, then evicts whole classes oldest first: summaries,
+// then snapshots, and outages, device changes, findings and health last. Every record that
+// leaves this way is counted under evicted/<kind>/<reason> in the same transaction.
+#include <sys/statvfs.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <tuple>
+
+#include "store/agent_store.hpp"
+
+namespace schoolnet::store {
+
+namespace {
+
+constexpr int64_t kHourMs = 3'600'000;
+constexpr int kFoldChunk = 2000;  // summaries folded per transaction
+
+int64_t free_bytes_at(const std::string& path) {
+  std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  if (dir.empty()) {
+    dir = ".";
+  }
+  struct statvfs sv{};
+  if (statvfs(dir.c_str(), &sv) != 0) {
+    return INT64_MAX;
+  }
+  return static_cast<int64_t>(sv.f_bavail) * static_cast<int64_t>(sv.f_frsize);
+}
+
+// Merges minute summaries of one probe and hour into one hourly summary. Percentiles cannot be
+// merged exactly: p50 becomes the count-weighted mean of the p50s and p95 the largest p95, which
+// never understates how slow the hour was.
+struct HourFold {
+  v1::Record first;  // envelope of the earliest summary in the hour
+  v1::ProbeSummary sum;
+  double p50_weighted = 0;
+  uint32_t ok_count = 0;
+};
+
+}  // namespace
+
+Result<EvictionReport> AgentStore::enforce_bounds(int64_t max_bytes, int64_t min_free_bytes) {
+  EvictionReport report;
+  auto pending = counter("pending_bytes");
+  if (!pending) {
+    return pending.error();
+  }
+  int64_t target = max_bytes;
+  std::string reason = "cap";
+  const int64_t free_now = free_bytes_at(path_);
+  if (free_now < min_free_bytes) {
+    target = std::min(target, *pending - (min_free_bytes - free_now));
+    reason = "disk";
+  }
+  target = std::max<int64_t>(0, target);
+  if (*pending <= target) {
+    return report;
+  }
+
+  // Evicts the oldest records of one priority class (optionally one kind) until the pending
+  // bytes reach the target; returns the bytes still above it.
+  auto evict_class = [&](Priority p, const char* only_kind) -> Result<int64_t> {
+    auto cur = counter("pending_bytes");
+    if (!cur) {
+      return cur.error();
+    }
+    int64_t excess = *cur - target;
+    if (excess <= 0) {
+      return int64_t{0};
+    }
+    std::string where = "batch_seq IS NULL AND priority = ?1";
+    if (only_kind) {
+      where += " AND kind = ?2";
+    }
+    auto sel = db_.prepare("SELECT id, size FROM records WHERE " + where + " ORDER BY id");
+    if (!sel) {
+      return sel.error();
+    }
+    sel->bind(1, static_cast<int64_t>(p));
+    if (only_kind) {
+      sel->bind(2, std::string_view(only_kind));
+    }
+    int64_t last_id = -1;
+    int64_t freed = 0;
+    for (;;) {
+      auto row = sel->step();
+      if (!row) {
+        return row.error();
+      }
+      if (!*row || freed >= excess) {
+        break;
+      }
+      last_id = sel->column_int(0);
+      freed += sel->column_int(1);
+    }
+    sel = Statement();
+    if (last_id < 0) {
+      return excess;
+    }
+    Transaction tx(db_);
+    if (auto s = tx.begin(); !s) {
+      return s.error();
+    }
+    auto by_kind = db_.prepare("SELECT kind, COUNT(*), SUM(size) FROM records WHERE " + where +
+                               " AND id <= ?3 GROUP BY kind");
+    auto del = db_.prepare("DELETE FROM records WHERE " + where + " AND id <= ?3");
+    if (!by_kind || !del) {
+      return make_error("store_prepare", "eviction statements");
+    }
+    for (Statement* st : {&*by_kind, &*del}) {
+      st->bind(1, static_cast<int64_t>(p));
+      if (only_kind) {
+        st->bind(2, std::string_view(only_kind));
+      }
+      st->bind(3, last_id);
+    }
+    std::vector<std::tuple<std::string, int64_t, int64_t>> kinds;
+    for (;;) {
+      auto row = by_kind->step();
+      if (!row) {
+        return row.error();
+      }
+      if (!*row) {
+        break;
+      }
+      kinds.emplace_back(by_kind->column_text(0), by_kind->column_int(1), by_kind->column_int(2));
+    }
+    if (auto s = del->run(); !s) {
+      return s.error();
+    }
+    for (const auto& [kind, n, bytes] : kinds) {
+      for (auto [name, delta] : {std::pair<std::string, int64_t>{"evicted/" + kind + "/" + reason, n},
+                                 {"pending_records", -n},
+                                 {"pending_bytes", -bytes}}) {
+        if (auto s = bump(name, delta); !s) {
+          return s.error();
+        }
+      }
+      report.evicted += static_cast<uint64_t>(n);
+    }
+    if (auto s = tx.commit(); !s) {
+      return s.error();
+    }
+    return std::max<int64_t>(0, excess - freed);
+  };
+
+  auto left = evict_class(Priority::raw_sample, nullptr);
+  if (!left) {
+    return left.error();
+  }
+  if (*left > 0) {
+    auto folded = fold_summaries(target);
+    if (!folded) {
+      return folded.error();
+    }
+    report.folded += folded->folded;
+    report.summaries_added += folded->summaries_added;
+    report.evicted += folded->evicted;
+  }
+  for (Priority p : {Priority::summary, Priority::snapshot, Priority::critical}) {
+    auto more = evict_class(p, nullptr);
+    if (!more) {
+      return more.error();
+    }
+    if (*more == 0) {
+      break;
+    }
+  }
+  return report;
+}
+
+// Folds the oldest per-minute summaries into hourly ones, chunk by chunk, until the pending
+// bytes reach `target_bytes` or nothing is left to fold.
+Result<EvictionReport> AgentStore::fold_summaries(int64_t target_bytes) {
+  EvictionReport report;
+  for (;;) {
+    auto cur = counter("pending_bytes");
+    if (!cur) {
+      return cur.error();
+    }
+    if (*cur <= target_bytes) {
+      return report;
+    }
+    Transaction tx(db_);
+    if (auto s = tx.begin(); !s) {
+      return s.error();
+    }
+    auto sel = db_.prepare(
+        "SELECT id, size, body FROM records WHERE batch_seq IS NULL AND kind = 'probe_summary' "
+        "ORDER BY id LIMIT ?1");
+    if (!sel) {
+      return sel.error();
+    }
+    sel->bind(1, static_cast<int64_t>(kFoldChunk));
+    std::map<std::tuple<std::string, int64_t>, HourFold> hours;
+    std::vector<int64_t> ids;
+    int64_t removed_bytes = 0;
+    for (;;) {
+      auto row = sel->step();
+      if (!row) {
+        return row.error();
+      }
+      if (!*row) {
+        break;
+      }
+      v1::Record r;
+      if (!r.ParseFromString(sel->column_blob(2)) || !r.has_probe_summary()) {
+        continue;
+      }
+      const v1::ProbeSummary& s = r.probe_summary();
+      if (s.window_ms() >= kHourMs) {
+        continue;  // already hourly
+      }
+      ids.push_back(sel->column_int(0));
+      removed_bytes += sel->column_int(1);
+      const int64_t hour = s.window_start_ms() - (s.window_start_ms() % kHourMs);
+      HourFold& f = hours[{s.name(), hour}];
+      if (f.sum.count() == 0 && f.sum.name().empty()) {
+        f.first = r;
+        f.sum.set_name(s.name());
+        f.sum.set_kind(s.kind());
+        f.sum.set_target(s.target());
+        f.sum.set_window_start_ms(hour);
+        f.sum.set_window_ms(static_cast<uint32_t>(kHourMs));
+        f.sum.set_folded(true);
+      }
+      f.sum.set_count(f.sum.count() + s.count());
+      f.sum.set_failures(f.sum.failures() + s.failures());
+      const uint32_t ok = s.count() - std::min(s.count(), s.failures());
+      f.ok_count += ok;
+      f.p50_weighted += s.latency_p50_ms() * ok;
+      f.sum.set_latency_p95_ms(std::max(f.sum.latency_p95_ms(), s.latency_p95_ms()));
+      f.sum.set_latency_max_ms(std::max(f.sum.latency_max_ms(), s.latency_max_ms()));
+      for (const auto& [cls, n] : s.error_classes()) {
+        (*f.sum.mutable_error_classes())[cls] += n;
+      }
+      if (!s.last_error().empty()) {
+        f.sum.set_last_error(s.last_error());
+      }
+    }
+    sel = Statement();
+    if (ids.empty()) {
+      return report;
+    }
+    auto del = db_.prepare("DELETE FROM records WHERE id = ?1");
+    if (!del) {
+      return del.error();
+    }
+    for (int64_t id : ids) {
+      if (auto s = del->bind(1, id).run(); !s) {
+        return s.error();
+      }
+    }
+    const auto n = static_cast<int64_t>(ids.size());
+    for (auto [name, delta] : {std::pair<const char*, int64_t>{"evicted/probe_summary/folded", n},
+                               {"pending_records", -n},
+                               {"pending_bytes", -removed_bytes}}) {
+      if (auto s = bump(name, delta); !s) {
+        return s.error();
+      }
+    }
+    std::vector<v1::Record> folded;
+    for (auto& [key, f] : hours) {
+      if (f.ok_count > 0) {
+        f.sum.set_latency_p50_ms(f.p50_weighted / f.ok_count);
+      }
+      v1::Record r = f.first;
+      *r.mutable_probe_summary() = f.sum;
+      folded.push_back(std::move(r));
+    }
+    // The hourly summaries replace the minute ones in the same transaction: a crash leaves
+    // either the old resolution or the new one, never neither.
+    if (auto s = insert_records(folded); !s) {
+      return s.error();
+    }
+    if (auto s = tx.commit(); !s) {
+      return s.error();
+    }
+    report.folded += static_cast<uint64_t>(n);
+    report.evicted += static_cast<uint64_t>(n);
+    report.summaries_added += folded.size();
+    if (static_cast<int64_t>(folded.size()) >= n) {
+      return report;  // nothing left to gain by folding
+    }
+  }
+}
+
+}  // namespace schoolnet::store

@@ -1,0 +1,143 @@
+#include <gtest/gtest.h>
+
+#include "store/agent_store.hpp"
+#include "support/records.hpp"
+#include "support/temp_dir.hpp"
+
+namespace schoolnet::store {
+namespace {
+
+using testing::TempDir;
+
+int64_t count_kind(AgentStore& s, const char* kind) {
+  // Drain everything through sealing to see what is left, by kind.
+  int64_t n = 0;
+  BatchHeader h;
+  for (;;) {
+    auto b = s.next_batch(h, BatchLimits{100000, 1 << 30});
+    if (!b.ok() || !b->has_value()) {
+      break;
+    }
+    v1::Batch parsed;
+    parsed.ParseFromString((*b)->bytes);
+    for (const auto& r : parsed.records()) {
+      n += kind_name(r) == kind;
+    }
+    (void)s.acknowledge((*b)->seq);
+  }
+  return n;
+}
+
+TEST(Eviction, DropsRawSamplesFirstAndCountsThem) {
+  TempDir dir;
+  ManualClock clock;
+  auto s = AgentStore::open(dir.file("a.db"), clock);
+  ASSERT_TRUE(s.ok());
+  std::vector<v1::Record> recs;
+  for (int i = 0; i < 500; ++i) {
+    recs.push_back(testing::sample(clock, "p"));
+  }
+  recs.push_back(testing::outage(clock, clock.wall_ms()));
+  recs.push_back(testing::change(clock, "mac:aa"));
+  recs.push_back(testing::summary(clock, "p", clock.wall_ms()));
+  ASSERT_TRUE(s->append(recs).ok());
+  const auto before = s->accounting()->pending_bytes;
+  auto r = s->enforce_bounds(static_cast<int64_t>(before / 2), 0);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  auto a = s->accounting();
+  EXPECT_LE(a->pending_bytes, before / 2);
+  EXPECT_GT(a->evicted["probe_sample/cap"], 0u);
+  EXPECT_TRUE(a->balanced());
+  EXPECT_EQ(count_kind(*s, "outage"), 1);
+  EXPECT_EQ(a->evicted.count("outage/cap"), 0u);
+}
+
+TEST(Eviction, OutagesAndChangesOutliveSummariesAndSnapshots) {
+  TempDir dir;
+  ManualClock clock;
+  auto s = AgentStore::open(dir.file("a.db"), clock);
+  std::vector<v1::Record> recs;
+  for (int i = 0; i < 300; ++i) {
+    recs.push_back(testing::summary(clock, "p", clock.wall_ms() + i * 60'000));
+    recs.push_back(testing::snapshot(clock, "dev" + std::to_string(i)));
+  }
+  for (int i = 0; i < 10; ++i) {
+    recs.push_back(testing::outage(clock, clock.wall_ms() + i));
+    recs.push_back(testing::change(clock, "dev" + std::to_string(i)));
+  }
+  ASSERT_TRUE(s->append(recs).ok());
+  // A cap that only the critical records fit under.
+  auto r = s->enforce_bounds(2000, 0);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  auto a = s->accounting();
+  EXPECT_TRUE(a->balanced());
+  EXPECT_GT(a->evicted["device_snapshot/cap"], 0u);
+  EXPECT_EQ(a->evicted.count("outage/cap"), 0u);
+  EXPECT_EQ(a->evicted.count("device_change/cap"), 0u);
+  EXPECT_EQ(count_kind(*s, "outage"), 10);
+}
+
+TEST(Eviction, FoldsMinuteSummariesIntoHoursBeforeEvictingThem) {
+  TempDir dir;
+  ManualClock clock;
+  auto s = AgentStore::open(dir.file("a.db"), clock);
+  std::vector<v1::Record> recs;
+  const int64_t t0 = 1'700'000'000'000 - (1'700'000'000'000 % 3'600'000);
+  // Six hours of per-minute summaries of one probe.
+  for (int i = 0; i < 360; ++i) {
+    recs.push_back(testing::summary(clock, "m365", t0 + i * 60'000, 2, i % 60 == 0 ? 1 : 0));
+  }
+  ASSERT_TRUE(s->append(recs).ok());
+  const auto before = s->accounting()->pending_bytes;
+  auto r = s->enforce_bounds(static_cast<int64_t>(before / 4), 0);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_GT(r->folded, 0u);
+  EXPECT_GT(r->summaries_added, 0u);
+  auto a = s->accounting();
+  EXPECT_TRUE(a->balanced());
+  EXPECT_GT(a->evicted["probe_summary/folded"], 0u);
+  // Coverage kept: every hour is still there, and the attempt counts add up.
+  BatchHeader h;
+  uint64_t attempts = 0;
+  uint64_t failures = 0;
+  int hourly = 0;
+  for (;;) {
+    auto b = s->next_batch(h, BatchLimits{100000, 1 << 30});
+    if (!b.ok() || !b->has_value()) {
+      break;
+    }
+    v1::Batch parsed;
+    parsed.ParseFromString((*b)->bytes);
+    for (const auto& rec : parsed.records()) {
+      attempts += rec.probe_summary().count();
+      failures += rec.probe_summary().failures();
+      hourly += rec.probe_summary().window_ms() == 3'600'000;
+    }
+    (void)s->acknowledge((*b)->seq);
+  }
+  EXPECT_EQ(attempts, 720u);
+  EXPECT_EQ(failures, 6u);
+  EXPECT_GT(hourly, 0);
+}
+
+TEST(Eviction, NeverTouchesTheSealedInFlightBatch) {
+  TempDir dir;
+  ManualClock clock;
+  auto s = AgentStore::open(dir.file("a.db"), clock);
+  std::vector<v1::Record> recs;
+  for (int i = 0; i < 50; ++i) {
+    recs.push_back(testing::sample(clock));
+  }
+  ASSERT_TRUE(s->append(recs).ok());
+  auto b = s->next_batch(BatchHeader{}, BatchLimits{10, 1 << 20});
+  ASSERT_TRUE(b.ok() && b->has_value());
+  ASSERT_TRUE(s->enforce_bounds(0, 0).ok());
+  auto a = s->accounting();
+  EXPECT_EQ(a->pending_records, 10u);
+  ASSERT_TRUE(s->acknowledge((*b)->seq).ok());
+  EXPECT_EQ(s->accounting()->acked, 10u);
+  EXPECT_TRUE(s->accounting()->balanced());
+}
+
+}  // namespace
+}  // namespace schoolnet::store
