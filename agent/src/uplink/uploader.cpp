@@ -16,7 +16,7 @@ Uploader::Uploader(store::Outbox& outbox, Transport& transport, const Clock& clo
       options_(std::move(options)),
       backoff_(options_.retry_base_ms, options_.retry_cap_ms) {}
 
-Result<Step> Uploader::step() {
+Result<std::optional<Prepared>> Uploader::prepare() {
   store::BatchHeader header;
   header.agent_id = options_.agent_id;
   header.school_id = options_.school_id;
@@ -27,44 +27,60 @@ Result<Step> Uploader::step() {
   if (!next) {
     return next.error();
   }
-  Step s;
   if (!next->has_value()) {
     backoff_.reset();
-    return s;
+    return std::optional<Prepared>();
   }
-  const store::SealedBatch& batch = **next;
-  s.sent = true;
-  s.seq = batch.seq;
-  s.records = batch.records;
-  const std::string body = gzip_compress(batch.bytes);
-  s.wire_bytes = body.size();
+  Prepared p;
+  p.seq = (*next)->seq;
+  p.records = (*next)->records;
+  p.body = gzip_compress((*next)->bytes);
+  return std::optional<Prepared>(std::move(p));
+}
 
-  const Response response = transport_.post_batch(body);
-  const Decision d = decide(response, batch.seq);
+Result<Step> Uploader::step() {
+  auto prepared = prepare();
+  if (!prepared) {
+    return prepared.error();
+  }
+  if (!prepared->has_value()) {
+    return Step{};
+  }
+  const Response response = transport_.post_batch((*prepared)->body);
+  return complete(**prepared, response);
+}
+
+Result<Step> Uploader::complete(const Prepared& prepared, const Response& response) {
+  Step s;
+  s.sent = true;
+  s.seq = prepared.seq;
+  s.records = prepared.records;
+  s.wire_bytes = prepared.body.size();
+  const Decision d = decide(response, prepared.seq);
   s.outcome = d.outcome;
   s.reason = d.reason;
-
+  const uint64_t seq = prepared.seq;
   Status applied;
   switch (d.outcome) {
     case Outcome::delivered:
-      applied = outbox_.acknowledge(batch.seq);
+      applied = outbox_.acknowledge(seq);
       backoff_.reset();
       last_ok_ms_ = clock_.wall_ms();
       last_error_.clear();
       s.wait_ms = options_.drain_rate_bps > 0
-                      ? static_cast<int64_t>(body.size()) * 8 * 1000 / options_.drain_rate_bps
+                      ? static_cast<int64_t>(s.wire_bytes) * 8 * 1000 / options_.drain_rate_bps
                       : 0;
       break;
     case Outcome::rejected:
-      applied = outbox_.quarantine(batch.seq, d.reason);
-      last_error_ = "batch " + std::to_string(batch.seq) + " rejected: " + d.reason;
+      applied = outbox_.quarantine(seq, d.reason);
+      last_error_ = "batch " + std::to_string(seq) + " rejected: " + d.reason;
       log::error("central rejected a batch for good; quarantined",
-                 {{"seq", batch.seq}, {"records", batch.records}, {"reason", d.reason}});
+                 {{"seq", seq}, {"records", prepared.records}, {"reason", d.reason}});
       s.wait_ms = 0;
       break;
     case Outcome::split:
-      applied = outbox_.split(batch.seq);
-      last_error_ = "batch " + std::to_string(batch.seq) + " too large for central; split";
+      applied = outbox_.split(seq);
+      last_error_ = "batch " + std::to_string(seq) + " too large for central; split";
       s.wait_ms = 0;
       break;
     case Outcome::retry:

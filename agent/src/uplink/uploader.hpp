@@ -37,12 +37,26 @@ struct Step {
   std::string reason;
 };
 
+// A batch ready to go: sealed in the outbox and compressed.
+struct Prepared {
+  uint64_t seq = 0;
+  uint64_t records = 0;
+  std::string body;  // gzip
+};
+
 class Uploader {
  public:
   Uploader(store::Outbox& outbox, Transport& transport, const Clock& clock, Random& random,
            UploaderOptions options);
 
+  // One attempt, start to end, on the calling thread.
   Result<Step> step();
+
+  // The same attempt in two halves, for a daemon that keeps the store on its event loop and
+  // the (blocking) transport on a worker: prepare() and complete() touch only the outbox;
+  // the caller posts `body` with Transport::post_batch in between. nullopt: nothing pending.
+  Result<std::optional<Prepared>> prepare();
+  Result<Step> complete(const Prepared& prepared, const Response& response);
 
   int64_t last_ok_ms() const { return last_ok_ms_; }
   const std::string& last_error() const { return last_error_; }

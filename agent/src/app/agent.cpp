@@ -1,0 +1,353 @@
+#include "app/agent.hpp"
+
+#include <openssl/rand.h>
+
+#include <chrono>
+#include <sstream>
+#include <thread>
+
+#include "app/records.hpp"
+#include "core/log.hpp"
+#include "core/proc.hpp"
+#include "core/text.hpp"
+#include "discovery/classify.hpp"
+#include "probes/probe.hpp"
+#include "probes/resolver.hpp"
+#include "probes/summary.hpp"
+
+namespace schoolnet::app {
+
+namespace {
+
+constexpr const char* kPseudonymKey = "pseudonym_key";
+constexpr const char* kSnmpCredentials = "snmp_credentials";
+
+std::map<std::string, int> parse_credentials(const std::string& text) {
+  std::map<std::string, int> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    const size_t eq = line.find('=');
+    if (eq != std::string::npos) {
+      out[line.substr(0, eq)] = std::atoi(line.c_str() + eq + 1);
+    }
+  }
+  return out;
+}
+
+std::string format_credentials(const std::map<std::string, int>& m) {
+  std::string out;
+  for (const auto& [addr, idx] : m) {
+    out += addr + "=" + std::to_string(idx) + "\n";
+  }
+  return out;
+}
+
+}  // namespace
+
+Agent::Agent(config::AgentConfig config, Clock& clock) : config_(std::move(config)), clock_(clock) {}
+
+Agent::~Agent() = default;
+
+Status Agent::start() {
+  started_mono_ms_ = clock_.mono_ms();
+  store::OpenReport report;
+  auto s = store::AgentStore::open(config_.store.path, clock_, &report);
+  if (!s) {
+    return s.error();
+  }
+  store_.emplace(std::move(*s));
+  if (report.reset) {
+    v1::Record r = make_record(clock_);
+    auto* e = r.mutable_store_event();
+    e->set_kind("corrupt_store_quarantined");
+    e->set_detail(display_safe(report.reason));
+    e->set_moved_to(report.moved_to);
+    produce(std::move(r));
+  }
+  auto key = store_->get_state(kPseudonymKey);
+  if (!key) {
+    return key.error();
+  }
+  if (key->has_value() && (*key)->size() == 32) {
+    pseudonym_key_ = **key;
+  } else {
+    pseudonym_key_.resize(32);
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(pseudonym_key_.data()), 32) != 1) {
+      return make_error("random", "cannot generate the pseudonym key");
+    }
+    if (auto st = store_->put_state(kPseudonymKey, pseudonym_key_); !st) {
+      return st;
+    }
+  }
+  auto creds = store_->get_state(kSnmpCredentials);
+  if (creds && creds->has_value()) {
+    preferred_credential_ = parse_credentials(**creds);
+  }
+  uplink::CurlTransportOptions t;
+  t.url = config_.central.url;
+  t.ca_file = config_.central.ca_file;
+  t.token = config_.central.token;
+  t.proxy = config_.central.proxy;
+  t.timeout_ms = config_.central.timeout_ms;
+  t.user_agent = std::string("schoolnet-agent/") + kAgentVersion;
+  transport_ = std::make_unique<uplink::CurlTransport>(t);
+  uplink::UploaderOptions u;
+  u.agent_id = config_.agent_id;
+  u.school_id = config_.school_id;
+  u.agent_version = kAgentVersion;
+  u.limits = {config_.central.batch_max_records, config_.central.batch_max_bytes};
+  u.retry_cap_ms = config_.central.retry_cap_ms;
+  u.drain_rate_bps = config_.central.drain_rate_bps;
+  uploader_ = std::make_unique<uplink::Uploader>(*store_, *transport_, clock_, random_, u);
+  clock_was_synced_ = clock_.synchronised();
+  return {};
+}
+
+void Agent::produce(v1::Record record) {
+  buffer_.push_back(std::move(record));
+  if (static_cast<int64_t>(buffer_.size()) >= config_.store.commit_records) {
+    (void)flush();
+  }
+}
+
+Status Agent::flush() {
+  if (buffer_.empty()) {
+    return {};
+  }
+  auto st = store_->append(buffer_);
+  if (!st) {
+    // Not produced: keep them and try again at the next commit; bounds enforcement may free
+    // space in between. Never grow without limit while the store refuses.
+    log::error("commit failed; records kept in memory", {{"error", st.error().to_string()},
+                                                         {"waiting", buffer_.size()}});
+    if (buffer_.size() > static_cast<size_t>(config_.store.commit_records) * 10) {
+      buffer_.erase(buffer_.begin(),
+                    buffer_.begin() + static_cast<std::ptrdiff_t>(buffer_.size() / 2));
+    }
+    return st;
+  }
+  buffer_.clear();
+  return {};
+}
+
+discovery::PassResult Agent::discover() {
+  discovery::PassOptions o;
+  o.config = config_.discovery;
+  o.preferred_credential = preferred_credential_;
+  return discovery::run_pass(o);
+}
+
+Status Agent::absorb(const discovery::PassResult& pass, bool send_all) {
+  discovery::MergeOptions m;
+  m.classifier = &discovery::Classifier::builtin();
+  m.oui = &oui_;
+  m.pseudonym_key = pseudonym_key_;
+  m.now_ms = clock_.wall_ms();
+  const auto seen = discovery::merge(pass.observations, m);
+
+  auto stored = store_->devices();
+  if (!stored) {
+    return stored.error();
+  }
+  std::vector<discovery::PreviousDevice> previous;
+  for (const auto& d : *stored) {
+    discovery::PreviousDevice p;
+    if (p.snapshot.ParseFromString(d.snapshot)) {
+      p.first_seen_ms = d.first_seen_ms;
+      p.missed_passes = d.missed_passes;
+      previous.push_back(std::move(p));
+    }
+  }
+  auto update = discovery::update_inventory(previous, seen, m.now_ms,
+                                            config_.discovery.gone_after_passes, send_all);
+  for (const auto& c : update.changes) {
+    v1::Record r = make_record(clock_);
+    *r.mutable_device_change() = c;
+    produce(std::move(r));
+  }
+  for (const auto& s : update.to_send) {
+    v1::Record r = make_record(clock_);
+    *r.mutable_device_snapshot() = s;
+    produce(std::move(r));
+  }
+  std::vector<store::StoredDevice> rows;
+  for (size_t i = 0; i < update.current.size(); ++i) {
+    const auto& s = update.current[i];
+    store::StoredDevice d;
+    d.device_id = s.device_id();
+    s.SerializeToString(&d.snapshot);
+    d.first_seen_ms = s.first_seen_ms();
+    d.last_seen_ms = s.last_seen_ms();
+    d.missed_passes = update.missed[i];
+    rows.push_back(std::move(d));
+  }
+  if (auto st = store_->put_devices(rows, update.removed); !st) {
+    return st;
+  }
+  for (const auto& [addr, idx] : pass.credential_used) {
+    preferred_credential_[addr] = idx;
+  }
+  (void)store_->put_state(kSnmpCredentials, format_credentials(preferred_credential_));
+  size_t pseudonymous = 0;
+  for (const auto& s : seen) {
+    pseudonymous += s.pseudonymised();
+  }
+  last_device_count_ = seen.size();
+  log::info("discovery pass done",
+            {{"devices", seen.size()}, {"pseudonymous", pseudonymous},
+             {"snmp_answered", pass.snmp_answered}, {"snmp_targets", pass.snmp_targets},
+             {"mdns_hosts", pass.observations.mdns.size()}, {"changes", update.changes.size()},
+             {"ms", pass.duration_ms}});
+  for (const auto& p : pass.problems) {
+    log::warning("discovery problem", {{"detail", p}});
+  }
+  return flush();
+}
+
+void Agent::record_health() {
+  v1::Record r = make_record(clock_);
+  auto* h = r.mutable_agent_health();
+  h->set_uptime_s(static_cast<uint64_t>((clock_.mono_ms() - started_mono_ms_) / 1000));
+  h->set_rss_bytes(current_rss_bytes());
+  h->set_clock_synced(clock_.synchronised());
+  h->set_version(kAgentVersion);
+  if (uploader_) {
+    h->set_last_upload_error(uploader_->last_error());
+    h->set_last_upload_ok_ms(uploader_->last_ok_ms());
+  }
+  if (auto a = store_->accounting(); a) {
+    h->set_pending_records(a->pending_records + buffer_.size());
+    h->set_pending_bytes(a->pending_bytes);
+    h->set_produced(a->produced);
+    h->set_acked(a->acked);
+    h->set_evicted_total(a->evicted_total);
+    for (const auto& [k, v] : a->evicted) {
+      (*h->mutable_evicted())[k] = v;
+    }
+    h->set_quarantined(a->quarantined);
+    h->set_store_resets(a->store_resets);
+    h->set_oldest_pending_ms(a->oldest_pending_ms);
+  }
+  produce(std::move(r));
+}
+
+void Agent::check_clock() {
+  const bool synced = clock_.synchronised();
+  if (synced && !clock_was_synced_) {
+    (void)flush();
+    auto n = store_->correct_unsynchronised_times(clock_.wall_ms(), clock_.mono_ms(),
+                                                  clock_.boot_id());
+    log::notice("wall clock synchronised; earlier timestamps corrected",
+                {{"records", n ? *n : 0}});
+  }
+  clock_was_synced_ = synced;
+}
+
+Status Agent::persist_uplink_state(const uplink::Uploader& u) {
+  if (auto st = store_->put_state("uplink_last_ok_ms", std::to_string(u.last_ok_ms())); !st) {
+    return st;
+  }
+  return store_->put_state("uplink_last_error", u.last_error());
+}
+
+int Agent::once(int64_t upload_timeout_ms) {
+  auto before = store_->accounting();
+  const uint64_t quarantined_before = before ? before->quarantined : 0;
+  const auto pass = discover();
+  if (auto st = absorb(pass, /*send_all=*/true); !st) {
+    log::error("could not record the inventory", {{"error", st.error().to_string()}});
+  }
+
+  // One round of every probe, all at once.
+  probes::asio::io_context io;
+  probes::asio::thread_pool blocking(4);
+  probes::ProbeEnv env;
+  env.clock = &clock_;
+  env.blocking = &blocking;
+  env.resolvers = probes::system_resolvers();
+  probes::SummaryWindow window(config_.probes.summary_window_ms);
+  size_t ok = 0;
+  for (const auto& p : config_.probes_list) {
+    probes::asio::co_spawn(
+        io,
+        [&, p]() -> probes::awaitable<void> {
+          v1::ProbeSample sample = co_await probes::run_probe(p, env);
+          const int64_t now = clock_.wall_ms();
+          window.add(sample, now, clock_.mono_ms());
+          ok += sample.ok();
+          log::info("probe", {{"name", p.name}, {"ok", sample.ok()},
+                              {"ms", sample.latency_ms()}, {"error", sample.error_class()}});
+          v1::Record r = make_record(clock_);
+          *r.mutable_probe_sample() = std::move(sample);
+          produce(std::move(r));
+        },
+        probes::asio::detached);
+  }
+  io.run();
+  blocking.join();
+  for (auto& s : window.close(clock_.wall_ms(), clock_.mono_ms(), /*all=*/true)) {
+    v1::Record r = make_record(clock_);
+    *r.mutable_probe_summary() = std::move(s);
+    produce(std::move(r));
+  }
+  record_health();
+  if (auto st = flush(); !st) {
+    return kExitFailed;
+  }
+
+  // Upload everything pending, retrying within the time allowed.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(upload_timeout_ms);
+  size_t batches = 0;
+  for (;;) {
+    auto step = uploader_->step();
+    if (!step) {
+      log::error("store failed during upload", {{"error", step.error().to_string()}});
+      return kExitFailed;
+    }
+    (void)persist_uplink_state(*uploader_);
+    if (!step->sent) {
+      break;
+    }
+    if (step->outcome == uplink::Outcome::delivered) {
+      ++batches;
+      continue;
+    }
+    log::warning("upload attempt failed", {{"seq", step->seq}, {"outcome", uplink::outcome_name(step->outcome)},
+                                           {"reason", step->reason}, {"retry_in_ms", step->wait_ms}});
+    if (step->outcome == uplink::Outcome::rejected || step->outcome == uplink::Outcome::split) {
+      continue;
+    }
+    const auto wake = std::chrono::steady_clock::now() + std::chrono::milliseconds(step->wait_ms);
+    if (wake > deadline) {
+      break;
+    }
+    std::this_thread::sleep_until(wake);
+  }
+  auto a = store_->accounting();
+  if (!a) {
+    return kExitFailed;
+  }
+  const uint64_t quarantined_now = a->quarantined - quarantined_before;
+  const bool all = a->pending_records == 0 && quarantined_now == 0;
+  std::printf("devices: %zu (%zu answered SNMP, %zu answered mDNS)\n", last_device_count_,
+              pass.snmp_answered, pass.observations.mdns.size());
+  std::printf("probes: %zu of %zu ok\n", ok, config_.probes_list.size());
+  std::printf("upload: %zu batches acknowledged; %llu records pending, %llu rejected by central\n",
+              batches, static_cast<unsigned long long>(a->pending_records),
+              static_cast<unsigned long long>(quarantined_now));
+  if (!all) {
+    std::fprintf(stderr,
+                 "schoolnet-agent: central did not acknowledge everything: %llu records still "
+                 "pending, %llu rejected (last error: %s). Pending records stay in %s and will "
+                 "be sent later.\n",
+                 static_cast<unsigned long long>(a->pending_records),
+                 static_cast<unsigned long long>(quarantined_now),
+                 uploader_->last_error().empty() ? "none" : uploader_->last_error().c_str(),
+                 config_.store.path.c_str());
+    return kExitFailed;
+  }
+  return kExitOk;
+}
+
+}  // namespace schoolnet::app

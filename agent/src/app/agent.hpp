@@ -1,0 +1,70 @@
+// The agent: wires config, clock, store, discovery, probes and uplink together, starts them
+// in dependency order and stops them in reverse. `run` is the daemon; `once` does one round of
+// everything and exits with whether central acknowledged it all.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/agent_config.hpp"
+#include "core/clock.hpp"
+#include "core/random.hpp"
+#include "discovery/oui.hpp"
+#include "discovery/pass.hpp"
+#include "store/agent_store.hpp"
+#include "uplink/curl_transport.hpp"
+#include "uplink/uploader.hpp"
+
+namespace schoolnet::app {
+
+extern const char* const kAgentVersion;
+
+// Exit codes shared by the commands.
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitFailed = 1,   // the job ran but did not succeed (e.g. central did not acknowledge)
+  kExitUsage = 2,    // bad command line or configuration
+  kExitStore = 3,    // the store could not be opened at all
+};
+
+class Agent {
+ public:
+  Agent(config::AgentConfig config, Clock& clock);
+  ~Agent();
+
+  // Opens the store (moving a corrupt one aside and reporting it) and prepares the uplink.
+  Status start();
+
+  int run();
+  int once(int64_t upload_timeout_ms);
+
+ private:
+  friend class Daemon;
+  void produce(v1::Record record);
+  Status flush();
+  discovery::PassResult discover();
+  Status absorb(const discovery::PassResult& pass, bool send_all);
+  void record_health();
+  void check_clock();
+  Status persist_uplink_state(const uplink::Uploader& u);
+
+  config::AgentConfig config_;
+  Clock& clock_;
+  SystemRandom random_;
+  std::optional<store::AgentStore> store_;
+  std::unique_ptr<uplink::CurlTransport> transport_;
+  std::unique_ptr<uplink::Uploader> uploader_;
+  discovery::OuiRegistry oui_;
+  std::string pseudonym_key_;
+  std::map<std::string, int> preferred_credential_;
+  std::vector<v1::Record> buffer_;
+  int64_t started_mono_ms_ = 0;
+  bool clock_was_synced_ = false;
+  size_t last_device_count_ = 0;
+};
+
+}  // namespace schoolnet::app

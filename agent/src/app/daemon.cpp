@@ -1,0 +1,285 @@
+#include "app/daemon.hpp"
+
+#include <boost/asio.hpp>
+#include <chrono>
+#include <memory>
+#include <thread>
+
+#include "app/records.hpp"
+#include "app/sd_notify.hpp"
+#include "core/log.hpp"
+#include "probes/probe.hpp"
+#include "probes/resolver.hpp"
+#include "probes/summary.hpp"
+
+namespace schoolnet::app {
+
+namespace asio = boost::asio;
+
+class Daemon {
+ public:
+  explicit Daemon(Agent& agent)
+      : a_(agent),
+        signals_(io_, SIGINT, SIGTERM),
+        window_(agent.config_.probes.summary_window_ms) {}
+
+  int run() {
+    env_.clock = &a_.clock_;
+    env_.blocking = &blocking_;
+    env_.resolvers = probes::system_resolvers();
+    signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
+      if (!ec) {
+        log::notice("stopping", {{"signal", sig}});
+        stop();
+      }
+    });
+    const auto& cfg = a_.config_;
+    for (size_t i = 0; i < cfg.probes_list.size(); ++i) {
+      probe_timers_.push_back(std::make_unique<asio::steady_timer>(io_));
+      // Spread the first round so the probes do not all start at once.
+      const int64_t spread = std::min<int64_t>(cfg.probes_list[i].interval_ms, 10'000);
+      schedule_probe(i, a_.random_.below(std::max<int64_t>(spread, 1)));
+    }
+    every(commit_timer_, cfg.store.commit_interval_ms, [this] { (void)a_.flush(); });
+    every(window_timer_, 5'000, [this] { close_windows(false); });
+    every(health_timer_, cfg.health_interval_ms, [this] { a_.record_health(); });
+    every(housekeeping_timer_, 30'000, [this] { housekeeping(); });
+    const int64_t watchdog = sd_watchdog_interval_ms();
+    if (watchdog > 0) {
+      every(watchdog_timer_, watchdog, [] { sd_notify_message("WATCHDOG=1"); });
+    }
+    schedule_discovery(0);
+    schedule_upload(2'000);
+    a_.record_health();
+    sd_notify_message("READY=1\nSTATUS=watching the school network");
+    log::notice("agent running", {{"school", cfg.school_id}, {"agent", cfg.agent_id},
+                                  {"probes", cfg.probes_list.size()},
+                                  {"central", cfg.central.url}});
+    io_.run();
+    blocking_.join();
+    if (discovery_thread_.joinable()) {
+      discovery_thread_.join();
+    }
+    close_windows(true);
+    (void)a_.flush();
+    log::notice("agent stopped");
+    return kExitOk;
+  }
+
+ private:
+  template <typename F>
+  void every(asio::steady_timer& timer, int64_t ms, F f) {
+    timer.expires_after(std::chrono::milliseconds(ms));
+    timer.async_wait([this, &timer, ms, f](const boost::system::error_code& ec) {
+      if (ec || stopping_) {
+        return;
+      }
+      guarded("timer", f);
+      every(timer, ms, f);
+    });
+  }
+
+  // The boundary of every handler: an exception becomes a logged event, never a dead daemon.
+  template <typename F>
+  void guarded(const char* what, F&& f) {
+    try {
+      f();
+    } catch (const std::exception& e) {
+      log::error("handler failed", {{"in", what}, {"error", e.what()}});
+    }
+  }
+
+  void stop() {
+    stopping_ = true;
+    sd_notify_message("STOPPING=1");
+    for (auto& t : probe_timers_) {
+      t->cancel();
+    }
+    for (asio::steady_timer* t : {&commit_timer_, &window_timer_, &health_timer_,
+                                  &housekeeping_timer_, &upload_timer_, &discovery_timer_,
+                                  &watchdog_timer_}) {
+      t->cancel();
+    }
+    signals_.cancel();
+  }
+
+  int64_t jittered(int64_t ms) {
+    // +-10 %: probes of many schools never fall into step.
+    const int64_t j = ms / 10;
+    return ms - j + a_.random_.below(2 * j + 1);
+  }
+
+  void schedule_probe(size_t i, int64_t delay_ms) {
+    auto& timer = *probe_timers_[i];
+    timer.expires_after(std::chrono::milliseconds(delay_ms));
+    timer.async_wait([this, i](const boost::system::error_code& ec) {
+      if (ec || stopping_) {
+        return;
+      }
+      const config::ProbeConfig& p = a_.config_.probes_list[i];
+      asio::co_spawn(
+          io_,
+          [this, &p]() -> asio::awaitable<void> {
+            v1::ProbeSample sample = co_await probes::run_probe(p, env_);
+            guarded("probe result", [&] {
+              window_.add(sample, a_.clock_.wall_ms(), a_.clock_.mono_ms());
+              if (!sample.ok()) {
+                log::info("probe failed", {{"name", p.name}, {"error", sample.error_class()},
+                                           {"detail", sample.error_detail()}});
+              }
+              v1::Record r = make_record(a_.clock_);
+              *r.mutable_probe_sample() = std::move(sample);
+              a_.produce(std::move(r));
+            });
+          },
+          asio::detached);
+      schedule_probe(i, jittered(p.interval_ms));
+    });
+  }
+
+  void close_windows(bool all) {
+    for (auto& s : window_.close(a_.clock_.wall_ms(), a_.clock_.mono_ms(), all)) {
+      v1::Record r = make_record(a_.clock_);
+      *r.mutable_probe_summary() = std::move(s);
+      a_.produce(std::move(r));
+    }
+  }
+
+  void schedule_discovery(int64_t delay_ms) {
+    discovery_timer_.expires_after(std::chrono::milliseconds(delay_ms));
+    discovery_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec || stopping_ || discovering_) {
+        return;
+      }
+      discovering_ = true;
+      if (discovery_thread_.joinable()) {
+        discovery_thread_.join();
+      }
+      // A pass blocks on SNMP and mDNS for seconds; it runs on its own thread and hands the
+      // observations back to the loop, which alone touches the store.
+      discovery_thread_ = std::thread([this] {
+        auto pass = std::make_shared<discovery::PassResult>(a_.discover());
+        asio::post(io_, [this, pass] {
+          discovering_ = false;
+          if (stopping_) {
+            return;
+          }
+          const int64_t now = a_.clock_.mono_ms();
+          const bool send_all = last_full_snapshot_ms_ < 0 || now - last_full_snapshot_ms_ >= 86'400'000;
+          guarded("discovery", [&] {
+            if (auto st = a_.absorb(*pass, send_all); !st) {
+              log::error("could not record the inventory", {{"error", st.error().to_string()}});
+            } else if (send_all) {
+              last_full_snapshot_ms_ = now;
+            }
+          });
+          schedule_discovery(a_.config_.discovery.interval_ms);
+        });
+      });
+    });
+  }
+
+  void schedule_upload(int64_t delay_ms) {
+    upload_timer_.expires_after(std::chrono::milliseconds(std::max<int64_t>(delay_ms, 0)));
+    upload_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec || stopping_) {
+        return;
+      }
+      upload();
+    });
+  }
+
+  void upload() {
+    (void)a_.flush();
+    auto prepared = a_.uploader_->prepare();
+    if (!prepared) {
+      log::error("store failed while sealing a batch", {{"error", prepared.error().to_string()}});
+      schedule_upload(a_.config_.central.upload_interval_ms);
+      return;
+    }
+    if (!prepared->has_value()) {
+      schedule_upload(a_.config_.central.upload_interval_ms);
+      return;
+    }
+    auto batch = std::make_shared<uplink::Prepared>(std::move(**prepared));
+    asio::post(blocking_, [this, batch] {
+      auto response = std::make_shared<uplink::Response>(a_.transport_->post_batch(batch->body));
+      asio::post(io_, [this, batch, response] { uploaded(*batch, *response); });
+    });
+  }
+
+  void uploaded(const uplink::Prepared& batch, const uplink::Response& response) {
+    auto step = a_.uploader_->complete(batch, response);
+    if (!step) {
+      log::error("store failed after an upload", {{"error", step.error().to_string()}});
+      schedule_upload(a_.config_.central.upload_interval_ms);
+      return;
+    }
+    (void)a_.persist_uplink_state(*a_.uploader_);
+    const bool ok = step->outcome == uplink::Outcome::delivered;
+    if (ok) {
+      if (!last_upload_ok_) {
+        log::notice("uploads flowing again", {{"seq", step->seq}});
+      }
+      log::debug("batch delivered", {{"seq", step->seq}, {"records", step->records},
+                                     {"bytes", step->wire_bytes}});
+    } else {
+      log::warning("upload failed", {{"seq", step->seq},
+                                     {"outcome", uplink::outcome_name(step->outcome)},
+                                     {"reason", step->reason},
+                                     {"retry_in_s", static_cast<double>(step->wait_ms) / 1000.0}});
+    }
+    last_upload_ok_ = ok;
+    if (stopping_) {
+      return;
+    }
+    schedule_upload(step->wait_ms);
+  }
+
+  void housekeeping() {
+    a_.check_clock();
+    const auto& s = a_.config_.store;
+    auto r = a_.store_->enforce_bounds(s.max_bytes, s.min_free_bytes);
+    if (!r) {
+      log::error("could not enforce the outbox bounds", {{"error", r.error().to_string()}});
+    } else if (r->evicted > 0) {
+      log::warning("outbox full: records evicted (counted in status)",
+                   {{"evicted", r->evicted}, {"folded", r->folded}});
+    }
+    auto a = a_.store_->accounting();
+    if (a && a->pending_records == 0 && a_.clock_.mono_ms() - last_compact_ms_ > 600'000) {
+      (void)a_.store_->compact();
+      last_compact_ms_ = a_.clock_.mono_ms();
+    }
+  }
+
+  Agent& a_;
+  asio::io_context io_;
+  asio::thread_pool blocking_{4};
+  asio::signal_set signals_;
+  probes::ProbeEnv env_;
+  probes::SummaryWindow window_;
+  std::vector<std::unique_ptr<asio::steady_timer>> probe_timers_;
+  asio::steady_timer commit_timer_{io_};
+  asio::steady_timer window_timer_{io_};
+  asio::steady_timer health_timer_{io_};
+  asio::steady_timer housekeeping_timer_{io_};
+  asio::steady_timer upload_timer_{io_};
+  asio::steady_timer discovery_timer_{io_};
+  asio::steady_timer watchdog_timer_{io_};
+  std::thread discovery_thread_;
+  bool stopping_ = false;
+  bool discovering_ = false;
+  bool last_upload_ok_ = true;
+  int64_t last_full_snapshot_ms_ = -1;
+  int64_t last_compact_ms_ = 0;
+};
+
+int Agent::run() { return run_daemon(*this); }
+
+int run_daemon(Agent& agent) {
+  Daemon d(agent);
+  return d.run();
+}
+
+}  // namespace schoolnet::app

@@ -1,0 +1,16 @@
+// Read-only views of the agent's store for people: `inventory` and `status`.
+#pragma once
+
+#include <string>
+
+#include "config/agent_config.hpp"
+#include "core/clock.hpp"
+
+namespace schoolnet::app {
+
+enum class Format { table, json, csv };
+
+int print_inventory(const config::AgentConfig& config, Format format, const std::string& device);
+int print_status(const config::AgentConfig& config, const Clock& clock, Format format);
+
+}  // namespace schoolnet::app

@@ -1,0 +1,184 @@
+#include <gtest/gtest.h>
+
+#include "core/text.hpp"
+#include "discovery/inventory.hpp"
+
+namespace schoolnet::discovery {
+namespace {
+
+const std::string kKey(32, 'k');
+
+Neighbour nb(const std::string& addr, const std::string& mac_text) {
+  Neighbour n;
+  n.address = addr;
+  n.mac = parse_mac(mac_text);
+  return n;
+}
+
+MergeOptions options() {
+  MergeOptions o;
+  o.classifier = &Classifier::builtin();
+  o.pseudonym_key = kKey;
+  o.now_ms = 1'700'000'000'000;
+  return o;
+}
+
+SnmpSystem printer_snmp() {
+  SnmpSystem s;
+  s.address = "10.0.0.20";
+  s.responded = true;
+  s.sys_descr = "Brother NC-6800h";
+  s.sys_name = "office-printer";
+  s.sys_object_id = parse_oid("1.3.6.1.4.1.2435.2.3.9.1");
+  return s;
+}
+
+MdnsHost printer_mdns() {
+  MdnsHost h;
+  h.address = "10.0.0.20";
+  h.addresses = {"10.0.0.20"};
+  h.hostname = "BRN001BA9.local";
+  h.services.push_back({"_ipp._tcp", "Office Printer", 631, {{"ty", "Brother"}}, "BRN001BA9.local"});
+  return h;
+}
+
+MdnsHost laptop_mdns() {
+  MdnsHost h;
+  h.address = "10.0.0.77";
+  h.addresses = {"10.0.0.77"};
+  h.hostname = "Mrs-Patels-MacBook.local";
+  h.services.push_back({"_companion-link._tcp", "Mrs Patel's MacBook Pro", 49152, {{"rpMd", "MacBookPro18,3"}},
+                        "Mrs-Patels-MacBook.local"});
+  return h;
+}
+
+TEST(Inventory, MergesSnmpMdnsAndNeighboursIntoOneDevicePerMac) {
+  Observations obs;
+  obs.snmp = {printer_snmp()};
+  obs.mdns = {printer_mdns()};
+  obs.neighbours = {nb("10.0.0.20", "00:1b:a9:6e:40:12")};
+  const auto devices = merge(obs, options());
+  ASSERT_EQ(devices.size(), 1u);
+  const auto& d = devices[0];
+  EXPECT_EQ(d.device_id(), "mac:00:1b:a9:6e:40:12");
+  EXPECT_EQ(d.mac(), "00:1b:a9:6e:40:12");
+  EXPECT_EQ(d.sys_name(), "office-printer");
+  EXPECT_EQ(d.mdns_hostname(), "BRN001BA9.local");
+  EXPECT_EQ(d.device_class(), v1::DEVICE_CLASS_PRINTER);
+  ASSERT_EQ(d.services_size(), 1);
+  EXPECT_EQ(d.services(0).instance(), "Office Printer");
+  EXPECT_EQ(std::vector<std::string>(d.sources().begin(), d.sources().end()),
+            (std::vector<std::string>{"mdns", "neighbour", "snmp"}));
+}
+
+TEST(Inventory, WithoutAMacTheAddressIsTheIdentity) {
+  Observations obs;
+  obs.snmp = {printer_snmp()};
+  const auto devices = merge(obs, options());
+  ASSERT_EQ(devices.size(), 1u);
+  EXPECT_EQ(devices[0].device_id(), "addr:10.0.0.20");
+}
+
+TEST(Inventory, EndUserDevicesLeaveOnlyAsPseudonyms) {
+  Observations obs;
+  obs.mdns = {laptop_mdns()};
+  obs.neighbours = {nb("10.0.0.77", "f0:18:98:11:22:33"), nb("10.0.0.78", "3a:11:22:33:44:55")};
+  const auto devices = merge(obs, options());
+  ASSERT_EQ(devices.size(), 2u);
+  for (const auto& d : devices) {
+    EXPECT_TRUE(d.pseudonymised());
+    EXPECT_EQ(d.device_id().rfind("anon:", 0), 0u);
+    std::string bytes;
+    d.SerializeToString(&bytes);
+    for (const char* secret : {"Patel", "MacBook", "f0:18:98", "3a:11:22", "10.0.0.77", "10.0.0.78"}) {
+      EXPECT_EQ(bytes.find(secret), std::string::npos) << secret << " leaked";
+    }
+  }
+  EXPECT_EQ(devices[0].device_class() == v1::DEVICE_CLASS_END_USER ||
+                devices[1].device_class() == v1::DEVICE_CLASS_END_USER,
+            true);
+}
+
+TEST(Inventory, PseudonymsAreStablePerKeyAndDifferAcrossSchools) {
+  EXPECT_EQ(pseudonym(kKey, "abcdef"), pseudonym(kKey, "abcdef"));
+  EXPECT_NE(pseudonym(kKey, "abcdef"), pseudonym(std::string(32, 'j'), "abcdef"));
+  EXPECT_EQ(pseudonym(kKey, "abcdef").size(), 5u + 16u);
+}
+
+TEST(Inventory, OddBytesFromDevicesAreMadeSafeAndTheRawFormKept) {
+  SnmpSystem s = printer_snmp();
+  s.sys_descr = std::string("Dell\xda" "FTOS\0\0", 11);
+  Observations obs;
+  obs.snmp = {s};
+  const auto d = merge(obs, options()).at(0);
+  EXPECT_EQ(d.sys_descr(), "Dell\\xdaFTOS");
+  EXPECT_EQ(d.sys_descr_raw(), s.sys_descr);
+}
+
+TEST(Inventory, ASilentConfiguredTargetIsRecordedWithItsError) {
+  SnmpSystem s;
+  s.address = "10.0.0.5";
+  s.error = "no_answer";
+  Observations obs;
+  obs.snmp = {s};
+  obs.explicit_targets = {"10.0.0.5"};
+  obs.neighbours = {nb("10.0.0.5", "00:11:22:33:44:55")};
+  const auto d = merge(obs, options()).at(0);
+  EXPECT_FALSE(d.pseudonymised());
+  EXPECT_EQ(d.snmp_error(), "no_answer");
+  EXPECT_EQ(d.addresses(0), "10.0.0.5");
+}
+
+TEST(Inventory, ReportsAppearedChangedAndGoneDevices) {
+  Observations obs;
+  obs.snmp = {printer_snmp()};
+  obs.neighbours = {nb("10.0.0.20", "00:1b:a9:6e:40:12")};
+  const auto first = merge(obs, options());
+  auto u1 = update_inventory({}, first, 1000, 3, false);
+  ASSERT_EQ(u1.changes.size(), 1u);
+  EXPECT_EQ(u1.changes[0].kind(), v1::DeviceChange::APPEARED);
+  EXPECT_EQ(u1.to_send.size(), 1u);
+
+  std::vector<PreviousDevice> prev = {{u1.current[0], 1000, 0}};
+  // Unchanged: nothing to send, no change.
+  auto u2 = update_inventory(prev, first, 2000, 3, false);
+  EXPECT_TRUE(u2.changes.empty());
+  EXPECT_TRUE(u2.to_send.empty());
+  EXPECT_EQ(u2.current[0].first_seen_ms(), 1000);
+  EXPECT_EQ(u2.current[0].last_seen_ms(), 2000);
+  // The address moves.
+  auto moved = first;
+  moved[0].set_addresses(0, "10.0.0.21");
+  auto u3 = update_inventory(prev, moved, 3000, 3, false);
+  ASSERT_EQ(u3.changes.size(), 1u);
+  EXPECT_EQ(u3.changes[0].kind(), v1::DeviceChange::ADDRESS_CHANGED);
+  EXPECT_EQ(u3.changes[0].before(), "10.0.0.20");
+  EXPECT_EQ(u3.changes[0].after(), "10.0.0.21");
+  // Missing for gone_after passes: reported gone once, then dropped.
+  std::vector<PreviousDevice> p = prev;
+  for (int pass = 1; pass <= 3; ++pass) {
+    auto u = update_inventory(p, {}, 4000 + pass, 3, false);
+    if (pass < 3) {
+      EXPECT_TRUE(u.changes.empty());
+      ASSERT_EQ(u.current.size(), 1u);
+      p = {{u.current[0], 1000, u.missed[0]}};
+    } else {
+      ASSERT_EQ(u.changes.size(), 1u);
+      EXPECT_EQ(u.changes[0].kind(), v1::DeviceChange::GONE);
+      EXPECT_TRUE(u.current.empty());
+      EXPECT_EQ(u.removed.size(), 1u);
+    }
+  }
+}
+
+TEST(Inventory, SendAllResendsEverySnapshot) {
+  Observations obs;
+  obs.snmp = {printer_snmp()};
+  const auto seen = merge(obs, options());
+  auto u1 = update_inventory({}, seen, 1000, 3, false);
+  std::vector<PreviousDevice> prev = {{u1.current[0], 1000, 0}};
+  EXPECT_EQ(update_inventory(prev, seen, 2000, 3, true).to_send.size(), 1u);
+}
+
+}  // namespace
+}  // namespace schoolnet::discovery
