@@ -1,0 +1,232 @@
+"""Configures and starts each daemon of the simulated school in its namespace.
+
+Each function writes the daemon's private config under the state dir (or, for avahi, under
+/etc/netns/<ns>/, which `ip netns exec` mounts over /etc) and starts it in the foreground through
+procs.start, so the registry holds the daemon's own pid. Nothing reads or writes the host's
+/etc/snmp, /var/lib/snmp, /etc/dnsmasq.conf or /etc/avahi.
+"""
+
+from __future__ import annotations
+
+import bz2
+import hashlib
+import os
+import pwd
+import shutil
+from xml.sax.saxutils import escape
+
+import procs
+from layout import PYTHON, SIM_DIR, SNMPSIM_CACHE, Layout
+from manifest import Cloud, Device, Manifest
+
+NETNS_ETC = "/etc/netns"
+
+
+def _write(path: str, text: str, mode: int = 0o644):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode), "w") as f:
+        f.write(text)
+    os.chmod(path, mode)
+
+
+def _owned_by_nobody(path: str, directory=False):
+    """snmpsimd drops to nobody before it writes its log and index cache."""
+    nobody = pwd.getpwnam("nobody")
+    if directory:
+        os.makedirs(path, exist_ok=True)
+    else:
+        open(path, "ab").close()
+    os.chown(path, nobody.pw_uid, nobody.pw_gid)
+
+
+def dns_names(m: Manifest) -> list[tuple[str, str]]:
+    """Every name the simulated ISP resolver knows: clouds, central, extra [[dns]] records."""
+    names = [(c.host, c.address) for c in m.clouds]
+    if m.central_name:
+        names.append((m.central_name, m.central_address))
+    return names + list(m.dns_records)
+
+
+def start_dnsmasq(lay: Layout, m: Manifest) -> str:
+    conf = lay.path("dns", "dnsmasq.conf")
+    lines = [
+        "# Written by simschool: the simulated ISP resolver. It never forwards anywhere.",
+        "no-resolv", "no-hosts", "no-poll", "bind-interfaces",
+        f"listen-address={m.dns}", "port=53",
+        "log-queries", f"log-facility={lay.log('dnsmasq')}",
+        f"pid-file={lay.path('dns', 'dnsmasq.pid')}",
+        "local-ttl=60",
+    ]
+    lines += [f"host-record={name},{addr}" for name, addr in dns_names(m)]
+    # Anything not listed above is answered NXDOMAIN rather than REFUSED, like a real resolver.
+    lines.append("address=/#/")
+    _write(conf, "\n".join(lines) + "\n")
+    procs.start(lay.state_dir, "dnsmasq", lay.ns_dns,
+                ["dnsmasq", "--keep-in-foreground", f"--conf-file={conf}"],
+                lay.log("dnsmasq-stderr"))
+    return "dnsmasq"
+
+
+def start_gateway_snmpd(lay: Layout, m: Manifest) -> str:
+    conf = lay.path("gw", "snmpd.conf")
+    persist = lay.path("gw", "persist")
+    os.makedirs(persist, mode=0o700, exist_ok=True)
+    q = lambda s: '"' + s.replace('"', "") + '"'  # noqa: E731 - snmpd.conf quoting
+    lines = [
+        "# Written by simschool: the gateway's real net-snmp agent (it reads the kernel's ARP",
+        "# table in the gateway namespace, which is how devices on other VLANs are found).",
+        f"agentaddress udp:{m.lan_gateway}:161",
+        f"rocommunity {m.gw_community} default",
+        f"sysname {m.gw_sys_name}",
+        f"syslocation {m.school_name}: comms cabinet",
+        "syscontact IT support <itsupport@school.invalid>",
+        "sysservices 78",
+    ]
+    if m.gw_sys_descr:
+        lines.append(f"sysdescr {m.gw_sys_descr}")
+    if m.gw_v3:
+        v = m.gw_v3
+        lines += [f"createUser {v['user']} {v['auth_proto']} {q(v['auth_key'])} "
+                  f"{v['priv_proto']} {q(v['priv_key'])}",
+                  f"rouser {v['user']} priv"]
+    _write(conf, "\n".join(lines) + "\n", 0o600)
+    procs.start(lay.state_dir, "snmpd", lay.ns_gw,
+                ["snmpd", "-f", "-C", "-c", conf, "-p", lay.path("gw", "snmpd.pid"),
+                 "-Lf", lay.log("snmpd")],
+                lay.log("snmpd-stderr"),
+                # Keeps net-snmp's persistent state (engine boots, v3 users) out of /var/lib/snmp.
+                env={"SNMP_PERSISTENT_DIR": persist, "MIBS": "", "MIBDIRS": "/nonexistent"})
+    return "snmpd"
+
+
+def served_recording(lay: Layout, d: Device) -> str:
+    """Where the device's recording is served from: devices/<name>/snmp-<hash>/<community>.snmprec
+    (snmpsim takes the community from the file name). The content hash in the path keys
+    snmpsim's shared index cache, so a different recording under the same device name can never
+    be served through a stale index."""
+    digest = hashlib.sha256()
+    with open(d.snmp_recording, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return lay.path("devices", d.name, f"snmp-{digest.hexdigest()[:16]}",
+                    f"{d.snmp_community}.snmprec")
+
+
+def prepare_recording(lay: Layout, d: Device) -> str:
+    """Copies (or decompresses) the recording into place and returns its data dir. The copy
+    keeps the source's mtime, so snmpsim's cached index stays valid from one `up` to the next."""
+    target = served_recording(lay, d)
+    data_dir = os.path.dirname(target)
+    os.makedirs(data_dir, exist_ok=True)
+    if d.snmp_recording.endswith(".bz2"):
+        with bz2.open(d.snmp_recording, "rb") as src, open(target, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+        st = os.stat(d.snmp_recording)
+        os.utime(target, (st.st_atime, st.st_mtime))
+    else:
+        shutil.copy2(d.snmp_recording, target)
+    os.chmod(target, 0o644)
+    return data_dir
+
+
+def start_snmpsim(lay: Layout, d: Device) -> str:
+    data_dir = prepare_recording(lay, d)
+    _owned_by_nobody(SNMPSIM_CACHE, directory=True)
+    log = lay.log(f"d-{d.name}-snmpsimd")
+    _owned_by_nobody(log)
+    name = f"snmpsimd:{d.name}"
+    procs.start(lay.state_dir, name, lay.ns_device(d.name),
+                ["snmpsimd", f"--data-dir={data_dir}",
+                 f"--agent-udpv4-endpoint={d.address}:161",
+                 "--process-user=nobody", "--process-group=nogroup",
+                 f"--cache-dir={SNMPSIM_CACHE}", f"--logging-method=file:{log}"],
+                log)
+    return name
+
+
+def start_garbage(lay: Layout, d: Device) -> str:
+    name = f"garbage:{d.name}"
+    procs.start(lay.state_dir, name, lay.ns_device(d.name),
+                [PYTHON, os.path.join(SIM_DIR, "garbage_responder.py"), d.address],
+                lay.log(f"d-{d.name}-garbage"))
+    return name
+
+
+AVAHI_CONF = """\
+# Written by simschool for one simulated device; `ip netns exec` mounts this over /etc/avahi.
+[server]
+host-name={host}
+domain-name=local
+use-ipv4=yes
+use-ipv6=no
+allow-interfaces=eth0
+enable-dbus=no
+ratelimit-interval-usec=1000000
+ratelimit-burst=1000
+
+[wide-area]
+enable-wide-area=no
+
+[publish]
+disable-publishing=no
+publish-addresses=yes
+publish-hinfo=no
+publish-workstation=no
+publish-domain=no
+publish-aaaa-on-ipv4=no
+
+[reflector]
+enable-reflector=no
+"""
+
+
+def service_xml(d: Device, index: int) -> str:
+    s = d.mdns_services[index]
+    txt = "".join(f"\n    <txt-record>{escape(t)}</txt-record>" for t in s.txt)
+    return (f'<?xml version="1.0" standalone="no"?>\n'
+            f'<!DOCTYPE service-group SYSTEM "avahi-service.dtd">\n'
+            f'<!-- Written by simschool for device {escape(d.name)} -->\n'
+            f'<service-group>\n  <name replace-wildcards="no">{escape(s.name)}</name>\n'
+            f'  <service>\n    <type>{escape(s.type)}</type>\n    <port>{s.port}</port>'
+            f'{txt}\n  </service>\n</service-group>\n')
+
+
+def write_avahi_config(lay: Layout, d: Device):
+    etc = os.path.join(NETNS_ETC, lay.ns_device(d.name), "avahi")
+    if os.path.isdir(etc):
+        shutil.rmtree(etc)
+    _write(os.path.join(etc, "avahi-daemon.conf"), AVAHI_CONF.format(host=d.mdns_hostname))
+    for i, s in enumerate(d.mdns_services):
+        stem = f"{i:02d}{s.type.replace('.', '')}"
+        _write(os.path.join(etc, "services", f"{stem}.service"), service_xml(d, i))
+
+
+def start_avahi(lay: Layout, d: Device) -> str:
+    write_avahi_config(lay, d)
+    name = f"avahi:{d.name}"
+    # A private tmpfs on /run (in a mount namespace of its own) gives each daemon its own pid
+    # file and socket, and leaves the host's /run untouched.
+    script = ("mount -t tmpfs -o mode=0755,size=1m simschool-avahi /run && "
+              "mkdir /run/avahi-daemon && "
+              "exec avahi-daemon --no-drop-root --no-chroot --no-rlimits")
+    procs.start(lay.state_dir, name, lay.ns_device(d.name),
+                ["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+                lay.log(f"d-{d.name}-avahi"))
+    return name
+
+
+def start_cloud(lay: Layout, c: Cloud) -> str:
+    name = f"cloud:{c.index}"
+    procs.start(lay.state_dir, name, lay.ns_cloud(c.index),
+                [PYTHON, os.path.join(SIM_DIR, "https_service.py"), "--address", c.address,
+                 "--port", str(c.port), "--cert", lay.path("certs", f"cloud-{c.index}.pem"),
+                 "--key", lay.path("certs", f"cloud-{c.index}.key"), "--host", c.host,
+                 "--name", c.name, "--status", str(c.status), "--delay-ms", str(c.delay_ms)],
+                lay.log(f"c-{c.index}-https"))
+    return name
+
+
+def start_central(lay: Layout, central_bin: str) -> str:
+    procs.start(lay.state_dir, "central", lay.ns_central,
+                [central_bin, "--config", lay.path("central.toml")], lay.log("central"))
+    return "central"
