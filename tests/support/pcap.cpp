@@ -1,7 +1,6 @@
 #include "support/pcap.hpp"
 
 #include <arpa/inet.h>
-
 #include <fstream>
 #include <iterator>
 
@@ -15,7 +14,9 @@ uint32_t rd32(const uint8_t* p, bool swap) {
   return swap ? __builtin_bswap32(v) : v;
 }
 
-uint16_t be16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
+uint16_t be16(const uint8_t* p) {
+  return static_cast<uint16_t>((p[0] << 8) | p[1]);
+}
 
 void from_ip(const uint8_t* p, size_t n, std::vector<UdpPacket>& out) {
   if (n < 1) {

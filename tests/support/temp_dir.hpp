@@ -1,11 +1,10 @@
 // A fresh directory per test, removed afterwards.
 #pragma once
 
-#include <unistd.h>
-
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <unistd.h>
 
 namespace schoolnet::testing {
 

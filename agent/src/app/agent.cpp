@@ -1,10 +1,10 @@
 #include "app/agent.hpp"
 
-#include <openssl/rand.h>
-
 #include <chrono>
 #include <sstream>
 #include <thread>
+
+#include <openssl/rand.h>
 
 #include "app/records.hpp"
 #include "core/log.hpp"
@@ -45,7 +45,8 @@ std::string format_credentials(const std::map<std::string, int>& m) {
 
 }  // namespace
 
-Agent::Agent(config::AgentConfig config, Clock& clock) : config_(std::move(config)), clock_(clock) {}
+Agent::Agent(config::AgentConfig config, Clock& clock)
+    : config_(std::move(config)), clock_(clock) {}
 
 Agent::~Agent() = default;
 
@@ -119,8 +120,8 @@ Status Agent::flush() {
   if (!st) {
     // Not produced: keep them and try again at the next commit; bounds enforcement may free
     // space in between. Never grow without limit while the store refuses.
-    log::error("commit failed; records kept in memory", {{"error", st.error().to_string()},
-                                                         {"waiting", buffer_.size()}});
+    log::error("commit failed; records kept in memory",
+               {{"error", st.error().to_string()}, {"waiting", buffer_.size()}});
     if (buffer_.size() > static_cast<size_t>(config_.store.commit_records) * 10) {
       buffer_.erase(buffer_.begin(),
                     buffer_.begin() + static_cast<std::ptrdiff_t>(buffer_.size() / 2));
@@ -194,11 +195,13 @@ Status Agent::absorb(const discovery::PassResult& pass, bool send_all) {
     pseudonymous += s.pseudonymised();
   }
   last_device_count_ = seen.size();
-  log::info("discovery pass done",
-            {{"devices", seen.size()}, {"pseudonymous", pseudonymous},
-             {"snmp_answered", pass.snmp_answered}, {"snmp_targets", pass.snmp_targets},
-             {"mdns_hosts", pass.observations.mdns.size()}, {"changes", update.changes.size()},
-             {"ms", pass.duration_ms}});
+  log::info("discovery pass done", {{"devices", seen.size()},
+                                    {"pseudonymous", pseudonymous},
+                                    {"snmp_answered", pass.snmp_answered},
+                                    {"snmp_targets", pass.snmp_targets},
+                                    {"mdns_hosts", pass.observations.mdns.size()},
+                                    {"changes", update.changes.size()},
+                                    {"ms", pass.duration_ms}});
   for (const auto& p : pass.problems) {
     log::warning("discovery problem", {{"detail", p}});
   }
@@ -236,10 +239,9 @@ void Agent::check_clock() {
   const bool synced = clock_.synchronised();
   if (synced && !clock_was_synced_) {
     (void)flush();
-    auto n = store_->correct_unsynchronised_times(clock_.wall_ms(), clock_.mono_ms(),
-                                                  clock_.boot_id());
-    log::notice("wall clock synchronised; earlier timestamps corrected",
-                {{"records", n ? *n : 0}});
+    auto n =
+        store_->correct_unsynchronised_times(clock_.wall_ms(), clock_.mono_ms(), clock_.boot_id());
+    log::notice("wall clock synchronised; earlier timestamps corrected", {{"records", n ? *n : 0}});
   }
   clock_was_synced_ = synced;
 }
@@ -276,8 +278,10 @@ int Agent::once(int64_t upload_timeout_ms) {
           const int64_t now = clock_.wall_ms();
           window.add(sample, now, clock_.mono_ms());
           ok += sample.ok();
-          log::info("probe", {{"name", p.name}, {"ok", sample.ok()},
-                              {"ms", sample.latency_ms()}, {"error", sample.error_class()}});
+          log::info("probe", {{"name", p.name},
+                              {"ok", sample.ok()},
+                              {"ms", sample.latency_ms()},
+                              {"error", sample.error_class()}});
           v1::Record r = make_record(clock_);
           *r.mutable_probe_sample() = std::move(sample);
           produce(std::move(r));
@@ -297,7 +301,8 @@ int Agent::once(int64_t upload_timeout_ms) {
   }
 
   // Upload everything pending, retrying within the time allowed.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(upload_timeout_ms);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(upload_timeout_ms);
   size_t batches = 0;
   for (;;) {
     auto step = uploader_->step();
@@ -313,8 +318,10 @@ int Agent::once(int64_t upload_timeout_ms) {
       ++batches;
       continue;
     }
-    log::warning("upload attempt failed", {{"seq", step->seq}, {"outcome", uplink::outcome_name(step->outcome)},
-                                           {"reason", step->reason}, {"retry_in_ms", step->wait_ms}});
+    log::warning("upload attempt failed", {{"seq", step->seq},
+                                           {"outcome", uplink::outcome_name(step->outcome)},
+                                           {"reason", step->reason},
+                                           {"retry_in_ms", step->wait_ms}});
     if (step->outcome == uplink::Outcome::rejected || step->outcome == uplink::Outcome::split) {
       continue;
     }

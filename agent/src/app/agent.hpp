@@ -26,9 +26,9 @@ extern const char* const kAgentVersion;
 // Exit codes shared by the commands.
 enum ExitCode : int {
   kExitOk = 0,
-  kExitFailed = 1,   // the job ran but did not succeed (e.g. central did not acknowledge)
-  kExitUsage = 2,    // bad command line or configuration
-  kExitStore = 3,    // the store could not be opened at all
+  kExitFailed = 1,  // the job ran but did not succeed (e.g. central did not acknowledge)
+  kExitUsage = 2,   // bad command line or configuration
+  kExitStore = 3,   // the store could not be opened at all
 };
 
 class Agent {

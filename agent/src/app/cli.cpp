@@ -114,13 +114,15 @@ int config_check(const std::string& path) {
   }
   std::printf("%s: ok\n", path.c_str());
   std::printf("  school %s, agent %s\n", c->school_id.c_str(), c->agent_id.c_str());
-  std::printf("  central %s (token %s)\n", c->central.url.c_str(), redacted(c->central.token).c_str());
+  std::printf("  central %s (token %s)\n", c->central.url.c_str(),
+              redacted(c->central.token).c_str());
   std::printf("  store %s, cap %lld MiB\n", c->store.path.c_str(),
               static_cast<long long>(c->store.max_bytes >> 20));
   std::printf("  discovery every %llds: %s, %zu communities\n",
               static_cast<long long>(c->discovery.interval_ms / 1000),
-              c->discovery.snmp_targets.empty() ? "the box's own subnets"
-                                                : (std::to_string(addresses) + " SNMP addresses").c_str(),
+              c->discovery.snmp_targets.empty()
+                  ? "the box's own subnets"
+                  : (std::to_string(addresses) + " SNMP addresses").c_str(),
               c->discovery.snmp_communities.size());
   std::printf("  %zu probes\n", c->probes_list.size());
   for (const auto& p : c->probes_list) {
@@ -183,7 +185,8 @@ int main_command(int argc, char** argv) {
   }
   auto timeout = settings::parse_duration_ms(args.upload_timeout);
   if (!timeout) {
-    std::fprintf(stderr, "schoolnet-agent: --upload-timeout: %s\n", timeout.error().message.c_str());
+    std::fprintf(stderr, "schoolnet-agent: --upload-timeout: %s\n",
+                 timeout.error().message.c_str());
     return kExitUsage;
   }
   Agent agent(std::move(*cfg), clock);

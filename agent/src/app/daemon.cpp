@@ -1,9 +1,10 @@
 #include "app/daemon.hpp"
 
-#include <boost/asio.hpp>
 #include <chrono>
 #include <memory>
 #include <thread>
+
+#include <boost/asio.hpp>
 
 #include "app/records.hpp"
 #include "app/sd_notify.hpp"
@@ -52,7 +53,8 @@ class Daemon {
     schedule_upload(2'000);
     a_.record_health();
     sd_notify_message("READY=1\nSTATUS=watching the school network");
-    log::notice("agent running", {{"school", cfg.school_id}, {"agent", cfg.agent_id},
+    log::notice("agent running", {{"school", cfg.school_id},
+                                  {"agent", cfg.agent_id},
                                   {"probes", cfg.probes_list.size()},
                                   {"central", cfg.central.url}});
     io_.run();
@@ -95,9 +97,9 @@ class Daemon {
     for (auto& t : probe_timers_) {
       t->cancel();
     }
-    for (asio::steady_timer* t : {&commit_timer_, &window_timer_, &health_timer_,
-                                  &housekeeping_timer_, &upload_timer_, &discovery_timer_,
-                                  &watchdog_timer_}) {
+    for (asio::steady_timer* t :
+         {&commit_timer_, &window_timer_, &health_timer_, &housekeeping_timer_, &upload_timer_,
+          &discovery_timer_, &watchdog_timer_}) {
       t->cancel();
     }
     signals_.cancel();
@@ -124,7 +126,8 @@ class Daemon {
             guarded("probe result", [&] {
               window_.add(sample, a_.clock_.wall_ms(), a_.clock_.mono_ms());
               if (!sample.ok()) {
-                log::info("probe failed", {{"name", p.name}, {"error", sample.error_class()},
+                log::info("probe failed", {{"name", p.name},
+                                           {"error", sample.error_class()},
                                            {"detail", sample.error_detail()}});
               }
               v1::Record r = make_record(a_.clock_);
@@ -165,7 +168,8 @@ class Daemon {
             return;
           }
           const int64_t now = a_.clock_.mono_ms();
-          const bool send_all = last_full_snapshot_ms_ < 0 || now - last_full_snapshot_ms_ >= 86'400'000;
+          const bool send_all =
+              last_full_snapshot_ms_ < 0 || now - last_full_snapshot_ms_ >= 86'400'000;
           guarded("discovery", [&] {
             if (auto st = a_.absorb(*pass, send_all); !st) {
               log::error("could not record the inventory", {{"error", st.error().to_string()}});
@@ -221,8 +225,8 @@ class Daemon {
       if (!last_upload_ok_) {
         log::notice("uploads flowing again", {{"seq", step->seq}});
       }
-      log::debug("batch delivered", {{"seq", step->seq}, {"records", step->records},
-                                     {"bytes", step->wire_bytes}});
+      log::debug("batch delivered",
+                 {{"seq", step->seq}, {"records", step->records}, {"bytes", step->wire_bytes}});
     } else {
       log::warning("upload failed", {{"seq", step->seq},
                                      {"outcome", uplink::outcome_name(step->outcome)},
@@ -275,7 +279,9 @@ class Daemon {
   int64_t last_compact_ms_ = 0;
 };
 
-int Agent::run() { return run_daemon(*this); }
+int Agent::run() {
+  return run_daemon(*this);
+}
 
 int run_daemon(Agent& agent) {
   Daemon d(agent);

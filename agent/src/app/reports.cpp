@@ -1,9 +1,10 @@
 #include "app/reports.hpp"
 
 #include <algorithm>
-#include <boost/json.hpp>
 #include <cstdio>
 #include <iostream>
+
+#include <boost/json.hpp>
 
 #include "app/agent.hpp"
 #include "core/text.hpp"
@@ -19,8 +20,8 @@ namespace {
 Result<store::AgentStore> open_for_reading(const config::AgentConfig& config, const Clock& clock) {
   auto s = store::AgentStore::open(config.store.path, clock, nullptr, /*read_only=*/true);
   if (!s) {
-    return make_error(s.error().code, "cannot read the agent's store " + config.store.path +
-                                          ": " + s.error().message +
+    return make_error(s.error().code, "cannot read the agent's store " + config.store.path + ": " +
+                                          s.error().message +
                                           " (has the agent run yet? is this the right config?)");
   }
   return s;
@@ -104,7 +105,8 @@ json::object device_json(const v1::DeviceSnapshot& d) {
   o["snmp_error"] = d.snmp_error();
   json::array errors;
   for (const auto& e : d.walk_errors()) {
-    errors.push_back(json::object{{"table", e.table()}, {"reason", e.reason()}, {"detail", e.detail()}});
+    errors.push_back(
+        json::object{{"table", e.table()}, {"reason", e.reason()}, {"detail", e.detail()}});
   }
   o["walk_errors"] = std::move(errors);
   o["first_seen"] = format_utc_ms(d.first_seen_ms());
@@ -160,7 +162,8 @@ int print_inventory(const config::AgentConfig& config, Format format, const std:
              std::find(d.addresses().begin(), d.addresses().end(), device) != d.addresses().end();
     });
     if (it == devices.end()) {
-      std::fprintf(stderr, "schoolnet-agent: no device with address, MAC or id '%s' in the inventory\n",
+      std::fprintf(stderr,
+                   "schoolnet-agent: no device with address, MAC or id '%s' in the inventory\n",
                    device.c_str());
       return kExitFailed;
     }
@@ -197,11 +200,12 @@ int print_inventory(const config::AgentConfig& config, Format format, const std:
     }
     std::printf("%-13s %-28.28s %-16s %-17s %-22.22s %s\n", discovery::class_name(d.device_class()),
                 name_of(d).c_str(), d.addresses_size() ? d.addresses(0).c_str() : "-",
-                d.mac().empty() ? "-" : d.mac().c_str(), d.vendor().empty() ? "-" : d.vendor().c_str(),
-                joined(d.sources(), ",").c_str());
+                d.mac().empty() ? "-" : d.mac().c_str(),
+                d.vendor().empty() ? "-" : d.vendor().c_str(), joined(d.sources(), ",").c_str());
   }
-  std::printf("%zu devices; %zu more are personal or unidentified devices, kept only as pseudonyms\n",
-              devices.size() - personal, personal);
+  std::printf(
+      "%zu devices; %zu more are personal or unidentified devices, kept only as pseudonyms\n",
+      devices.size() - personal, personal);
   return kExitOk;
 }
 
@@ -232,7 +236,8 @@ int print_status(const config::AgentConfig& config, const Clock& clock, Format f
     o["version"] = kAgentVersion;
     o["store"] = config.store.path;
     o["store_bytes"] = store->file_bytes();
-    o["last_upload_ok"] = last_ok_ms > 0 ? json::value(format_utc_ms(last_ok_ms)) : json::value(nullptr);
+    o["last_upload_ok"] =
+        last_ok_ms > 0 ? json::value(format_utc_ms(last_ok_ms)) : json::value(nullptr);
     o["last_upload_ok_ms"] = last_ok_ms;
     o["last_upload_error"] = last_error;
     o["clock_synchronised"] = clock.synchronised();
@@ -244,16 +249,17 @@ int print_status(const config::AgentConfig& config, const Clock& clock, Format f
     for (const auto& [k, v] : a->evicted) {
       evicted[k] = v;
     }
-    o["counters"] = json::object{{"produced", a->produced},         {"acked", a->acked},
-                                 {"pending", a->pending_records},   {"evicted", a->evicted_total},
-                                 {"quarantined", a->quarantined},   {"evicted_by_kind", std::move(evicted)},
-                                 {"store_resets", a->store_resets}, {"batches_acked", a->batches_acked}};
+    o["counters"] =
+        json::object{{"produced", a->produced},         {"acked", a->acked},
+                     {"pending", a->pending_records},   {"evicted", a->evicted_total},
+                     {"quarantined", a->quarantined},   {"evicted_by_kind", std::move(evicted)},
+                     {"store_resets", a->store_resets}, {"batches_acked", a->batches_acked}};
     o["balanced"] = a->balanced();
     std::cout << json::serialize(o) << "\n";
     return kExitOk;
   }
-  std::printf("school %s, agent %s (version %s)\n", config.school_id.c_str(), config.agent_id.c_str(),
-              kAgentVersion);
+  std::printf("school %s, agent %s (version %s)\n", config.school_id.c_str(),
+              config.agent_id.c_str(), kAgentVersion);
   std::printf("last successful upload: %s\n",
               last_ok_ms > 0 ? format_utc_ms(last_ok_ms).c_str() : "never");
   if (!last_error.empty()) {
@@ -261,16 +267,20 @@ int print_status(const config::AgentConfig& config, const Clock& clock, Format f
   }
   std::printf("backlog:                %llu records, %llu bytes, oldest %llds old\n",
               static_cast<unsigned long long>(a->pending_records),
-              static_cast<unsigned long long>(a->pending_bytes), static_cast<long long>(oldest_age_s));
-  std::printf("records:                %llu produced = %llu acked + %llu pending + %llu evicted + %llu quarantined%s\n",
-              static_cast<unsigned long long>(a->produced), static_cast<unsigned long long>(a->acked),
-              static_cast<unsigned long long>(a->pending_records),
-              static_cast<unsigned long long>(a->evicted_total),
-              static_cast<unsigned long long>(a->quarantined), a->balanced() ? "" : "  (MISMATCH)");
+              static_cast<unsigned long long>(a->pending_bytes),
+              static_cast<long long>(oldest_age_s));
+  std::printf(
+      "records:                %llu produced = %llu acked + %llu pending + %llu evicted + %llu "
+      "quarantined%s\n",
+      static_cast<unsigned long long>(a->produced), static_cast<unsigned long long>(a->acked),
+      static_cast<unsigned long long>(a->pending_records),
+      static_cast<unsigned long long>(a->evicted_total),
+      static_cast<unsigned long long>(a->quarantined), a->balanced() ? "" : "  (MISMATCH)");
   for (const auto& [k, v] : a->evicted) {
     std::printf("  evicted %-30s %llu\n", k.c_str(), static_cast<unsigned long long>(v));
   }
-  std::printf("clock:                  %s\n", clock.synchronised() ? "synchronised" : "NOT synchronised");
+  std::printf("clock:                  %s\n",
+              clock.synchronised() ? "synchronised" : "NOT synchronised");
   std::printf("store:                  %s (%llu bytes, %llu resets)\n", config.store.path.c_str(),
               static_cast<unsigned long long>(store->file_bytes()),
               static_cast<unsigned long long>(a->store_resets));

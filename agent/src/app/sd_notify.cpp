@@ -1,12 +1,11 @@
 #include "app/sd_notify.hpp"
 
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
-
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 namespace schoolnet::app {
 
@@ -29,8 +28,7 @@ void sd_notify_message(const std::string& message) {
   if (fd < 0) {
     return;
   }
-  (void)sendto(fd, message.data(), message.size(), MSG_NOSIGNAL,
-               reinterpret_cast<sockaddr*>(&addr),
+  (void)sendto(fd, message.data(), message.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&addr),
                static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + len));
   close(fd);
 }

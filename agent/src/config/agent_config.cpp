@@ -1,7 +1,6 @@
 #include "config/agent_config.hpp"
 
 #include <arpa/inet.h>
-
 #include <charconv>
 #include <set>
 
@@ -21,7 +20,13 @@ const std::vector<Spec>& specs() {
        "The school's unique reference number (URN), as the LA knows it."},
       {"agent_id", Type::string, "", true,
        "This box's identity at central; unique across the LA. Letters, digits, '-', '_', '.'."},
-      {"log_level", Type::string, "info", false, "Lowest level logged.", INT64_MIN, INT64_MAX,
+      {"log_level",
+       Type::string,
+       "info",
+       false,
+       "Lowest level logged.",
+       INT64_MIN,
+       INT64_MAX,
        {"error", "warning", "notice", "info", "debug"}},
       {"health_interval", Type::duration, "5m", false,
        "How often the agent reports its own health and delivery counters.", 10 * kSecond, kDay},
@@ -35,8 +40,8 @@ const std::vector<Spec>& specs() {
       {"central.proxy", Type::string, "", false,
        "HTTP(S) proxy for the uplink, http://[user:pass@]host:port; empty = the environment "
        "(https_proxy, HTTPS_PROXY, no_proxy)."},
-      {"central.timeout", Type::duration, "30s", false, "Timeout of one upload attempt.",
-       kSecond, 600 * kSecond},
+      {"central.timeout", Type::duration, "30s", false, "Timeout of one upload attempt.", kSecond,
+       600 * kSecond},
       {"central.upload_interval", Type::duration, "10s", false,
        "How often pending records are sealed into batches and sent.", kSecond, 3'600 * kSecond},
       {"central.retry_cap", Type::duration, "5m", false,
@@ -44,8 +49,8 @@ const std::vector<Spec>& specs() {
        kSecond, 3'600 * kSecond},
       {"central.batch_max_records", Type::integer, "1000", false, "Records per batch at most.", 1,
        100'000},
-      {"central.batch_max_bytes", Type::size, "256KiB", false,
-       "Uncompressed batch size at most.", 1024, 64ll << 20},
+      {"central.batch_max_bytes", Type::size, "256KiB", false, "Uncompressed batch size at most.",
+       1024, 64ll << 20},
       {"central.drain_rate", Type::integer, "1000000", false,
        "Backlog drain rate in bits per second, so catching up never chokes the school's link; "
        "0 = unlimited.",
@@ -67,11 +72,11 @@ const std::vector<Spec>& specs() {
        "Addresses and IPv4 CIDRs (/16 to /32) to ask over SNMP; empty = the box's own subnets."},
       {"discovery.snmp_communities", Type::string_list, "public", false,
        "SNMP v2c communities tried in order; the one that works is remembered per device."},
-      {"discovery.snmp_timeout", Type::duration, "1s", false, "Timeout of one SNMP request.",
-       100, 60 * kSecond},
+      {"discovery.snmp_timeout", Type::duration, "1s", false, "Timeout of one SNMP request.", 100,
+       60 * kSecond},
       {"discovery.snmp_retries", Type::integer, "1", false, "Retries of one SNMP request.", 0, 5},
-      {"discovery.snmp_concurrency", Type::integer, "32", false,
-       "Devices asked at the same time.", 1, 256},
+      {"discovery.snmp_concurrency", Type::integer, "32", false, "Devices asked at the same time.",
+       1, 256},
       {"discovery.max_targets", Type::integer, "1024", false,
        "Upper bound on addresses one pass asks, whatever the CIDRs say.", 1, 65'536},
       {"discovery.mdns_interfaces", Type::string_list, "", false,
@@ -94,7 +99,13 @@ const std::vector<Spec>& specs() {
 
       {"probe", Type::table_array, "", false, "One [[probe]] table per monitored target."},
       {"probe[].name", Type::string, "", true, "Unique name shown to people."},
-      {"probe[].kind", Type::string, "", true, "What to measure.", INT64_MIN, INT64_MAX,
+      {"probe[].kind",
+       Type::string,
+       "",
+       true,
+       "What to measure.",
+       INT64_MIN,
+       INT64_MAX,
        {"dns", "tcp", "tls", "https"}},
       {"probe[].target", Type::string, "", true,
        "dns: a host name; tcp and tls: host:port (tls defaults to 443); https: an https:// URL."},
@@ -177,7 +188,9 @@ const char* probe_kind_name(ProbeKind k) {
   return "?";
 }
 
-std::span<const settings::Spec> agent_settings() { return specs(); }
+std::span<const settings::Spec> agent_settings() {
+  return specs();
+}
 
 Result<std::pair<std::string, uint16_t>> split_host_port(std::string_view text,
                                                          uint16_t default_port) {

@@ -29,8 +29,8 @@ struct ProbeConfig {
 };
 
 struct SnmpTarget {
-  std::string text;     // as configured: "10.0.0.2" or "10.0.0.0/28"
-  uint32_t first = 0;   // IPv4 range, host order, inclusive
+  std::string text;    // as configured: "10.0.0.2" or "10.0.0.0/28"
+  uint32_t first = 0;  // IPv4 range, host order, inclusive
   uint32_t last = 0;
 };
 

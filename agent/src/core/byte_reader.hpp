@@ -11,8 +11,7 @@ namespace schoolnet {
 class ByteReader {
  public:
   explicit ByteReader(std::span<const uint8_t> data) : data_(data) {}
-  ByteReader(const void* data, size_t size)
-      : data_(static_cast<const uint8_t*>(data), size) {}
+  ByteReader(const void* data, size_t size) : data_(static_cast<const uint8_t*>(data), size) {}
 
   size_t position() const { return pos_; }
   size_t remaining() const { return data_.size() - pos_; }
@@ -52,7 +51,8 @@ class ByteReader {
     if (remaining() < 4) {
       return false;
     }
-    out = (static_cast<uint32_t>(data_[pos_]) << 24) | (static_cast<uint32_t>(data_[pos_ + 1]) << 16) |
+    out = (static_cast<uint32_t>(data_[pos_]) << 24) |
+          (static_cast<uint32_t>(data_[pos_ + 1]) << 16) |
           (static_cast<uint32_t>(data_[pos_ + 2]) << 8) | static_cast<uint32_t>(data_[pos_ + 3]);
     pos_ += 4;
     return true;

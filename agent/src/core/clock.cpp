@@ -1,10 +1,9 @@
 #include "core/clock.hpp"
 
-#include <sys/timex.h>
-
 #include <cstdio>
 #include <ctime>
 #include <fstream>
+#include <sys/timex.h>
 
 namespace schoolnet {
 
@@ -24,9 +23,13 @@ SystemClock::SystemClock() {
   }
 }
 
-int64_t SystemClock::wall_ms() const { return read_clock_ms(CLOCK_REALTIME); }
+int64_t SystemClock::wall_ms() const {
+  return read_clock_ms(CLOCK_REALTIME);
+}
 
-int64_t SystemClock::mono_ms() const { return read_clock_ms(CLOCK_MONOTONIC); }
+int64_t SystemClock::mono_ms() const {
+  return read_clock_ms(CLOCK_MONOTONIC);
+}
 
 bool SystemClock::synchronised() const {
   timex tx{};

@@ -1,8 +1,8 @@
 #include "core/gzip.hpp"
 
-#include <zlib.h>
-
 #include <stdexcept>
+
+#include <zlib.h>
 
 namespace schoolnet {
 
@@ -46,12 +46,14 @@ Result<std::string> gzip_decompress(std::string_view data, size_t max_output) {
     rc = inflate(&zs, Z_NO_FLUSH);
     if (rc != Z_OK && rc != Z_STREAM_END) {
       inflateEnd(&zs);
-      return make_error("gzip", std::string("not valid gzip data: ") + (zs.msg ? zs.msg : "truncated"));
+      return make_error("gzip",
+                        std::string("not valid gzip data: ") + (zs.msg ? zs.msg : "truncated"));
     }
     const size_t produced = sizeof buf - zs.avail_out;
     if (out.size() + produced > max_output) {
       inflateEnd(&zs);
-      return make_error("too_large", "inflates to more than " + std::to_string(max_output) + " bytes");
+      return make_error("too_large",
+                        "inflates to more than " + std::to_string(max_output) + " bytes");
     }
     out.append(buf, produced);
     if (rc == Z_OK && produced == 0 && zs.avail_in == 0) {

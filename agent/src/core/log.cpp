@@ -1,12 +1,11 @@
 #include "core/log.hpp"
 
-#include <unistd.h>
-
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <mutex>
+#include <unistd.h>
 
 #include "core/text.hpp"
 
@@ -58,8 +57,12 @@ std::string Field::format_double(double v) {
   return buf;
 }
 
-void set_level(Level l) { g_level.store(static_cast<int>(l)); }
-Level level() { return static_cast<Level>(g_level.load()); }
+void set_level(Level l) {
+  g_level.store(static_cast<int>(l));
+}
+Level level() {
+  return static_cast<Level>(g_level.load());
+}
 
 bool parse_level(std::string_view text, Level& out) {
   if (text == "error") {

@@ -28,8 +28,14 @@ uint64_t read_field(const char* file, const char* key, uint64_t scale) {
 }
 }  // namespace
 
-uint64_t current_rss_bytes() { return read_field("/proc/self/status", "VmRSS:", 1024); }
-uint64_t peak_rss_bytes() { return read_field("/proc/self/status", "VmHWM:", 1024); }
-uint64_t bytes_written() { return read_field("/proc/self/io", "write_bytes:", 1); }
+uint64_t current_rss_bytes() {
+  return read_field("/proc/self/status", "VmRSS:", 1024);
+}
+uint64_t peak_rss_bytes() {
+  return read_field("/proc/self/status", "VmHWM:", 1024);
+}
+uint64_t bytes_written() {
+  return read_field("/proc/self/io", "write_bytes:", 1);
+}
 
 }  // namespace schoolnet

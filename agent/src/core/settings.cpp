@@ -113,8 +113,9 @@ class Walker {
       }
       if (spec->type == Type::table_array) {
         if (!v.is_array_of_tables()) {
-          add(line, concrete, std::string("expected an array of tables ([[") + name +
-                                  "]]), found " + toml_type_name(v));
+          add(line, concrete,
+              std::string("expected an array of tables ([[") + name + "]]), found " +
+                  toml_type_name(v));
           continue;
         }
         const toml::array& arr = *v.as_array();
@@ -174,8 +175,9 @@ class Walker {
         }
         out.number = v.as_integer()->get();
         if (out.number < spec.min || out.number > spec.max) {
-          add(line, concrete, "value " + std::to_string(out.number) + " is outside " +
-                                  std::to_string(spec.min) + ".." + std::to_string(spec.max));
+          add(line, concrete,
+              "value " + std::to_string(out.number) + " is outside " + std::to_string(spec.min) +
+                  ".." + std::to_string(spec.max));
           return;
         }
         break;
@@ -210,7 +212,8 @@ class Walker {
         }
         out.number = *parsed;
         if (out.number < spec.min || out.number > spec.max) {
-          add(line, concrete, std::string(dur ? "duration" : "size") + " is outside the allowed range");
+          add(line, concrete,
+              std::string(dur ? "duration" : "size") + " is outside the allowed range");
           return;
         }
         break;
@@ -222,13 +225,15 @@ class Walker {
           break;
         }
         if (!v.is_array()) {
-          add(line, concrete, std::string("expected an array of strings, found ") + toml_type_name(v));
+          add(line, concrete,
+              std::string("expected an array of strings, found ") + toml_type_name(v));
           return;
         }
         size_t i = 0;
         for (const toml::node& item : *v.as_array()) {
           if (!item.is_string()) {
-            add(static_cast<int>(item.source().begin.line), concrete + "[" + std::to_string(i) + "]",
+            add(static_cast<int>(item.source().begin.line),
+                concrete + "[" + std::to_string(i) + "]",
                 std::string("expected a string, found ") + toml_type_name(item));
             return;
           }
@@ -422,8 +427,10 @@ Result<int64_t> parse_duration_ms(std::string_view text) {
   const char* end = text.data() + text.size();
   auto [p, ec] = std::from_chars(text.data(), end, n);
   if (ec != std::errc() || p == text.data() || n < 0) {
-    return make_error("bad_duration", "'" + std::string(text) +
-                                          "' is not a duration (use e.g. \"500ms\", \"30s\", \"5m\", \"2h\", \"1d\")");
+    return make_error(
+        "bad_duration",
+        "'" + std::string(text) +
+            "' is not a duration (use e.g. \"500ms\", \"30s\", \"5m\", \"2h\", \"1d\")");
   }
   const std::string_view unit(p, static_cast<size_t>(end - p));
   int64_t mult = 0;
@@ -469,7 +476,8 @@ Result<int64_t> parse_size_bytes(std::string_view text) {
   } else if (unit == "gib" || unit == "g" || unit == "gb") {
     mult = int64_t{1} << 30;
   } else {
-    return make_error("bad_size", "'" + std::string(text) + "' has an unknown unit (use B, KiB, MiB or GiB)");
+    return make_error("bad_size",
+                      "'" + std::string(text) + "' has an unknown unit (use B, KiB, MiB or GiB)");
   }
   if (n > INT64_MAX / mult) {
     return make_error("bad_size", "'" + std::string(text) + "' is too large");

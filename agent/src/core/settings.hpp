@@ -43,7 +43,7 @@ struct Spec {
 
 struct Value {
   Type type = Type::string;
-  std::string text;  // string, secret
+  std::string text;    // string, secret
   int64_t number = 0;  // integer, duration (ms), size (bytes)
   bool flag = false;
   std::vector<std::string> list;

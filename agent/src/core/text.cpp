@@ -131,12 +131,14 @@ std::string to_hex(std::span<const uint8_t> bytes, char separator) {
 }
 
 std::string to_hex(std::string_view bytes, char separator) {
-  return to_hex(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()),
-                                         bytes.size()),
-                separator);
+  return to_hex(
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()),
+      separator);
 }
 
-std::string format_mac(std::string_view bytes) { return to_hex(bytes, bytes.size() == 6 ? ':' : '\0'); }
+std::string format_mac(std::string_view bytes) {
+  return to_hex(bytes, bytes.size() == 6 ? ':' : '\0');
+}
 
 std::string parse_mac(std::string_view text) {
   std::string out;
@@ -171,8 +173,8 @@ std::string parse_mac(std::string_view text) {
 }
 
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' ||
-                        s.front() == '\r')) {
+  while (!s.empty() &&
+         (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r')) {
     s.remove_prefix(1);
   }
   while (!s.empty() &&

@@ -89,7 +89,8 @@ Result<Classifier> Classifier::parse(std::string_view toml_text, std::string_vie
   };
   for (auto&& [k, v] : root) {
     if (k.str() != "rule" || !v.is_array_of_tables()) {
-      return make_error("rules_invalid", where(v, std::string(k.str())) + ": expected [[rule]] tables only");
+      return make_error("rules_invalid",
+                        where(v, std::string(k.str())) + ": expected [[rule]] tables only");
     }
   }
   const toml::array* rules = root["rule"].as_array();
@@ -121,7 +122,8 @@ Result<Classifier> Classifier::parse(std::string_view toml_text, std::string_vie
         return make_error("rules_invalid", where(v, prefix + key) + ": unknown key");
       }
       if (!v.is_array()) {
-        return make_error("rules_invalid", where(v, prefix + key) + ": expected an array of strings");
+        return make_error("rules_invalid",
+                          where(v, prefix + key) + ": expected an array of strings");
       }
       for (const toml::node& item : *v.as_array()) {
         if (!item.is_string()) {

@@ -13,8 +13,8 @@
 namespace schoolnet::discovery {
 
 struct DeviceFacts {
-  std::string sys_object_id;  // dotted
-  std::string sys_descr;      // display-safe
+  std::string sys_object_id;              // dotted
+  std::string sys_descr;                  // display-safe
   std::vector<std::string> oids_present;  // dotted prefixes the device answered under
   std::vector<std::string> mdns_types;    // "_ipp._tcp"
   std::vector<std::string> txt;           // "key=value"
@@ -24,7 +24,8 @@ struct DeviceFacts {
 
 struct Classification {
   v1::DeviceClass device_class = v1::DEVICE_CLASS_UNKNOWN;
-  std::string evidence;  // "sysObjectID 1.3.6.1.4.1.2435.2.3.9.1 starts with 1.3.6.1.4.1.2435.2.3.9"
+  std::string
+      evidence;  // "sysObjectID 1.3.6.1.4.1.2435.2.3.9.1 starts with 1.3.6.1.4.1.2435.2.3.9"
 };
 
 class Classifier {

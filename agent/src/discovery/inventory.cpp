@@ -1,10 +1,10 @@
 #include "discovery/inventory.hpp"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include <algorithm>
 #include <map>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "core/text.hpp"
 
@@ -22,7 +22,9 @@ struct Builder {
   DeviceFacts facts;
 };
 
-void add_source(Builder& b, const std::string& s) { b.sources.insert(s); }
+void add_source(Builder& b, const std::string& s) {
+  b.sources.insert(s);
+}
 
 std::string safe(const std::string& bytes, bool keep_newlines = false) {
   return display_safe(bytes, keep_newlines);
@@ -173,7 +175,8 @@ std::vector<v1::DeviceSnapshot> merge(const Observations& obs, const MergeOption
       macs.insert(b.mac);
     }
   }
-  const auto vendors = options.oui ? options.oui->lookup(macs) : std::map<std::string, std::string>{};
+  const auto vendors =
+      options.oui ? options.oui->lookup(macs) : std::map<std::string, std::string>{};
 
   std::vector<v1::DeviceSnapshot> out;
   for (auto& [id, b] : devices) {
@@ -195,7 +198,8 @@ std::vector<v1::DeviceSnapshot> merge(const Observations& obs, const MergeOption
     for (const auto& src : b.sources) {
       s.add_sources(src);
     }
-    Classification c = options.classifier ? options.classifier->classify(b.facts) : Classification{};
+    Classification c =
+        options.classifier ? options.classifier->classify(b.facts) : Classification{};
     if (b.sources.count("gateway") &&
         (c.device_class == v1::DEVICE_CLASS_UNKNOWN || c.device_class == v1::DEVICE_CLASS_SERVER)) {
       c = {v1::DEVICE_CLASS_ROUTER, "the box's default gateway"};

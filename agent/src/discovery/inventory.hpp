@@ -18,7 +18,7 @@
 namespace schoolnet::discovery {
 
 struct Observations {
-  std::vector<SnmpSystem> snmp;             // answered, or configured explicitly
+  std::vector<SnmpSystem> snmp;            // answered, or configured explicitly
   std::set<std::string> explicit_targets;  // single addresses the configuration names
   std::vector<MdnsHost> mdns;
   std::vector<Neighbour> neighbours;

@@ -20,11 +20,11 @@ struct MdnsServiceInfo {
   std::string instance;  // instance label, raw bytes
   uint16_t port = 0;
   std::vector<std::pair<std::string, std::string>> txt;  // key, value (raw bytes)
-  std::string target;    // SRV target host ("printer.local")
+  std::string target;                                    // SRV target host ("printer.local")
 };
 
 struct MdnsHost {
-  std::string address;   // IPv4 (else IPv6) of the host
+  std::string address;  // IPv4 (else IPv6) of the host
   std::vector<std::string> addresses;
   std::string hostname;  // "printer.local"
   std::vector<MdnsServiceInfo> services;
@@ -76,7 +76,7 @@ class MdnsBrowser {
   bool enumerated_ = false;
   std::map<std::string, dns::Name> types_;  // key -> full type name ("_ipp._tcp.local")
   std::map<std::string, std::pair<dns::Name, Instance>> instances_;  // key -> (full name, state)
-  std::map<std::string, std::set<std::string>> host_addresses_;  // host key -> addresses
+  std::map<std::string, std::set<std::string>> host_addresses_;      // host key -> addresses
   std::map<std::string, dns::Name> host_names_;
   std::map<std::string, int> asked_;  // "type/key" -> times asked
 };

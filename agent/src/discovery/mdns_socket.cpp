@@ -2,16 +2,15 @@
 // address on an ephemeral port, so responders answer us by unicast (RFC 6762 section 6.7,
 // "legacy unicast"). Runs on a discovery worker thread: plain poll(), no event loop needed.
 #include <arpa/inet.h>
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
 #include <netinet/in.h>
 #include <poll.h>
+#include <random>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <array>
-#include <chrono>
-#include <cerrno>
-#include <cstring>
-#include <random>
 
 #include "discovery/mdns.hpp"
 #include "discovery/netinfo.hpp"

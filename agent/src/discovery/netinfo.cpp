@@ -1,19 +1,18 @@
 #include "discovery/netinfo.hpp"
 
 #include <arpa/inet.h>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <ifaddrs.h>
 #include <linux/neighbour.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <sstream>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <array>
-#include <fstream>
-#include <sstream>
-#include <cerrno>
-#include <cstring>
 
 namespace schoolnet::discovery {
 
@@ -113,7 +112,8 @@ Result<std::vector<Neighbour>> neighbour_table() {
       return out;
     }
     int len = static_cast<int>(n);
-    for (auto* h = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+    for (auto* h = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(h, len);
+         h = NLMSG_NEXT(h, len)) {
       if (h->nlmsg_type == NLMSG_DONE) {
         return out;
       }
@@ -124,7 +124,8 @@ Result<std::vector<Neighbour>> neighbour_table() {
         continue;
       }
       const auto* nd = static_cast<const ndmsg*>(NLMSG_DATA(h));
-      if (nd->ndm_family != AF_INET || (nd->ndm_state & (NUD_INCOMPLETE | NUD_FAILED | NUD_NOARP))) {
+      if (nd->ndm_family != AF_INET ||
+          (nd->ndm_state & (NUD_INCOMPLETE | NUD_FAILED | NUD_NOARP))) {
         continue;
       }
       Neighbour nb;

@@ -25,7 +25,7 @@ struct Neighbour {
   std::string address;  // IPv4
   std::string mac;      // 6 raw bytes
   std::string interface;
-  uint16_t state = 0;   // NUD_* flags
+  uint16_t state = 0;  // NUD_* flags
 };
 
 // The kernel's IPv4 neighbour table: entries with a link-layer address (reachable, stale,

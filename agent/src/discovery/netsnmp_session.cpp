@@ -1,10 +1,10 @@
 // net-snmp behind SnmpSession, through its single-session API (snmp_sess_*), which keeps no
 // process-wide session list and so lets worker threads ask different devices at once.
-#include <net-snmp/net-snmp-config.h>
-#include <net-snmp/net-snmp-includes.h>
-
 #include <cstdlib>
 #include <mutex>
+
+#include <net-snmp/net-snmp-config.h>
+#include <net-snmp/net-snmp-includes.h>
 
 #include "discovery/snmp.hpp"
 
@@ -155,8 +155,9 @@ class NetSnmpSession final : public SnmpSession {
       std::string text = msg ? msg : "request failed";
       free(msg);
       if (liberr == SNMPERR_AUTHENTICATION_FAILURE || liberr == SNMPERR_UNKNOWN_USER_NAME ||
-          liberr == SNMPERR_USM_AUTHENTICATIONFAILURE || liberr == SNMPERR_USM_UNKNOWNSECURITYNAME ||
-          liberr == SNMPERR_USM_DECRYPTIONERROR || liberr == SNMPERR_USM_UNSUPPORTEDSECURITYLEVEL) {
+          liberr == SNMPERR_USM_AUTHENTICATIONFAILURE ||
+          liberr == SNMPERR_USM_UNKNOWNSECURITYNAME || liberr == SNMPERR_USM_DECRYPTIONERROR ||
+          liberr == SNMPERR_USM_UNSUPPORTEDSECURITYLEVEL) {
         return make_error("auth", text);
       }
       if (liberr == SNMPERR_TIMEOUT) {
@@ -169,8 +170,8 @@ class NetSnmpSession final : public SnmpSession {
         case SNMP_ERR_TOOBIG:
           return make_error("too_big", "response would be too big");
         case SNMP_ERR_NOSUCHNAME:
-          return make_error("no_such_name", "noSuchName (index " +
-                                                std::to_string(response->errindex) + ")");
+          return make_error("no_such_name",
+                            "noSuchName (index " + std::to_string(response->errindex) + ")");
         case SNMP_ERR_GENERR:
           return make_error("gen_err", "genErr");
         default:

@@ -12,7 +12,8 @@ namespace schoolnet::discovery {
 
 class OuiRegistry {
  public:
-  explicit OuiRegistry(std::string directory = "/usr/share/ieee-data") : dir_(std::move(directory)) {}
+  explicit OuiRegistry(std::string directory = "/usr/share/ieee-data")
+      : dir_(std::move(directory)) {}
 
   // Vendor for each 6-byte MAC (raw bytes); MACs with no registration are absent.
   // Locally administered MACs (randomised by phones and laptops) get "(locally administered)".

@@ -1,7 +1,6 @@
 #include "discovery/pass.hpp"
 
 #include <arpa/inet.h>
-
 #include <atomic>
 #include <chrono>
 #include <mutex>
@@ -97,7 +96,8 @@ PassResult run_pass(const PassOptions& options) {
   std::mutex mu;
   std::atomic<size_t> next{0};
   std::vector<SnmpSystem> systems(targets.size());
-  const size_t workers = std::min<size_t>(static_cast<size_t>(cfg.snmp_concurrency), targets.size());
+  const size_t workers =
+      std::min<size_t>(static_cast<size_t>(cfg.snmp_concurrency), targets.size());
   std::vector<std::thread> pool;
   for (size_t w = 0; w < workers && !credentials.empty(); ++w) {
     pool.emplace_back([&] {

@@ -15,7 +15,8 @@ namespace schoolnet::discovery {
 
 using Oid = std::vector<uint32_t>;
 
-Oid parse_oid(std::string_view dotted);  // "1.3.6.1.2.1.1.1.0" (leading '.' allowed); empty on error
+Oid parse_oid(
+    std::string_view dotted);  // "1.3.6.1.2.1.1.1.0" (leading '.' allowed); empty on error
 std::string format_oid(const Oid& oid);
 bool oid_starts_with(const Oid& oid, const Oid& prefix);
 // -1, 0, 1 as a is before, equal to or after b in lexicographic OID order.
@@ -44,7 +45,7 @@ struct VarBind {
   std::string bytes;    // octets, ip_address (4 bytes), opaque
   int64_t integer = 0;  // integer (signed), counter32, gauge32, timeticks, counter64 (as uint)
   uint64_t unsigned_value = 0;
-  Oid oid_value;        // oid
+  Oid oid_value;  // oid
 
   bool is_exception() const {
     return type == VarType::no_such_object || type == VarType::no_such_instance ||

@@ -13,13 +13,20 @@ const Oid kSysLocation = {1, 3, 6, 1, 2, 1, 1, 6, 0};
 const Oid kIfNumber = {1, 3, 6, 1, 2, 1, 2, 1, 0};
 
 const char* name_of(const Oid& o) {
-  if (o == kSysDescr) return "sysDescr";
-  if (o == kSysObjectId) return "sysObjectID";
-  if (o == kSysUpTime) return "sysUpTime";
-  if (o == kSysContact) return "sysContact";
-  if (o == kSysName) return "sysName";
-  if (o == kSysLocation) return "sysLocation";
-  if (o == kIfNumber) return "ifNumber";
+  if (o == kSysDescr)
+    return "sysDescr";
+  if (o == kSysObjectId)
+    return "sysObjectID";
+  if (o == kSysUpTime)
+    return "sysUpTime";
+  if (o == kSysContact)
+    return "sysContact";
+  if (o == kSysName)
+    return "sysName";
+  if (o == kSysLocation)
+    return "sysLocation";
+  if (o == kIfNumber)
+    return "ifNumber";
   return "?";
 }
 
@@ -63,16 +70,16 @@ void take(SnmpSystem& sys, const VarBind& v) {
   const char* column = name_of(v.oid);
   if (v.is_exception()) {
     if (v.oid != kIfNumber && v.type != VarType::no_such_object) {
-      sys.problems.push_back({"system", v.type == VarType::no_such_instance ? "no_such_instance"
-                                                                              : "end_of_mib_view",
-                              column});
+      sys.problems.push_back(
+          {"system", v.type == VarType::no_such_instance ? "no_such_instance" : "end_of_mib_view",
+           column});
     }
     return;
   }
   auto wrong = [&](const char* expected) {
-    sys.problems.push_back({"system", "wrong_type",
-                            std::string(column) + " is " + type_name(v.type) + ", expected " +
-                                expected});
+    sys.problems.push_back(
+        {"system", "wrong_type",
+         std::string(column) + " is " + type_name(v.type) + ", expected " + expected});
   };
   if (v.oid == kSysObjectId) {
     if (v.type != VarType::oid) {

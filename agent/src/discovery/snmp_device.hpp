@@ -12,8 +12,8 @@
 
 namespace schoolnet::discovery {
 
-using SessionOpener = std::function<Result<std::unique_ptr<SnmpSession>>(const SessionOptions&,
-                                                                       const Credential&)>;
+using SessionOpener =
+    std::function<Result<std::unique_ptr<SnmpSession>>(const SessionOptions&, const Credential&)>;
 
 struct SnmpProblem {
   std::string table;   // "system", "ifTable", ...
@@ -24,7 +24,7 @@ struct SnmpProblem {
 struct SnmpSystem {
   std::string address;
   bool responded = false;
-  std::string error;         // why nothing came back: no_answer, auth, ...
+  std::string error;          // why nothing came back: no_answer, auth, ...
   int credential_index = -1;  // which of the configured credentials answered
   std::string sys_descr;      // raw bytes
   std::string sys_name;

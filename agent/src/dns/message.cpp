@@ -1,7 +1,6 @@
 #include "dns/message.hpp"
 
 #include <arpa/inet.h>
-
 #include <cctype>
 
 #include "core/byte_reader.hpp"

@@ -2,10 +2,10 @@
 // phase. Name resolution is ours (handed to libcurl with CURLOPT_RESOLVE) so that DNS failures
 // are classified the same way as in every other probe. libcurl blocks, so the transfer runs on
 // the blocking pool and the result comes back to the event loop.
-#include <curl/curl.h>
-
 #include <chrono>
 #include <cstring>
+
+#include <curl/curl.h>
 
 #include "probes/probe.hpp"
 #include "probes/resolver.hpp"
@@ -38,7 +38,9 @@ size_t discard(char*, size_t size, size_t n, void* user) {
   return *seen > kMaxBody ? 0 : size * n;  // stop reading big pages: the timing is known
 }
 
-double us_to_ms(curl_off_t us) { return static_cast<double>(us) / 1000.0; }
+double us_to_ms(curl_off_t us) {
+  return static_cast<double>(us) / 1000.0;
+}
 
 Transfer perform(const config::ProbeConfig& p, const std::string& address, int64_t timeout_ms) {
   Transfer t;
@@ -89,7 +91,8 @@ Transfer perform(const config::ProbeConfig& p, const std::string& address, int64
   t.total_ms = us_to_ms(total);
   t.error = errbuf[0] ? errbuf : curl_easy_strerror(t.rc);
   curl_certinfo* certs = nullptr;
-  if (curl_easy_getinfo(c, CURLINFO_CERTINFO, &certs) == CURLE_OK && certs && certs->num_of_certs > 0) {
+  if (curl_easy_getinfo(c, CURLINFO_CERTINFO, &certs) == CURLE_OK && certs &&
+      certs->num_of_certs > 0) {
     for (curl_slist* f = certs->certinfo[0]; f; f = f->next) {
       const std::string_view line(f->data);
       auto take = [&](std::string_view key, std::string& out) {
@@ -124,7 +127,7 @@ std::string curl_error_class(const Transfer& t) {
       return t.connect_ms <= 0 ? "connect_timeout" : "timeout";
     case CURLE_PEER_FAILED_VERIFICATION:
       return verify_error_class(t.verify_result).empty() ? "tls_untrusted"
-                                                          : verify_error_class(t.verify_result);
+                                                         : verify_error_class(t.verify_result);
     case CURLE_SSL_CONNECT_ERROR:
       return "tls_handshake";
     default:
@@ -148,10 +151,9 @@ awaitable<void> run_https(const config::ProbeConfig& p, const ProbeEnv& env, v1:
     s.set_error_detail(r.error_detail);
     co_return;
   }
-  const int64_t left =
-      p.timeout_ms - std::chrono::duration_cast<std::chrono::milliseconds>(
-                         std::chrono::steady_clock::now() - start)
-                         .count();
+  const int64_t left = p.timeout_ms - std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          std::chrono::steady_clock::now() - start)
+                                          .count();
   const std::string address = r.addresses.front();
   // Named, not temporary: g++ 12 destroys some temporaries of a co_await expression twice.
   auto job = [&p, address, left]() -> awaitable<Transfer> { co_return perform(p, address, left); };

@@ -9,7 +9,8 @@ namespace schoolnet::probes {
 
 namespace {
 
-double ms_between(std::chrono::steady_clock::time_point a, std::chrono::steady_clock::time_point b) {
+double ms_between(std::chrono::steady_clock::time_point a,
+                  std::chrono::steady_clock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
 }
 
@@ -75,8 +76,7 @@ std::string connect_error_class(const boost::system::error_code& ec) {
 }
 
 awaitable<std::optional<Connected>> resolve_and_connect(const config::ProbeConfig& p,
-                                                        const ProbeEnv& env,
-                                                        v1::ProbeSample& s) {
+                                                        const ProbeEnv& env, v1::ProbeSample& s) {
   const auto start = std::chrono::steady_clock::now();
   Resolution r = co_await resolve_a(p.host, resolvers_for(p, env), p.timeout_ms);
   s.set_resolver(r.resolver);

@@ -45,9 +45,9 @@ awaitable<Attempt> query_once(const asio::ip::udp::endpoint& server, const dns::
   std::array<uint8_t, 4096> buf{};
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   for (;;) {
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now())
-            .count();
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          deadline - std::chrono::steady_clock::now())
+                          .count();
     if (left <= 0) {
       out.error_class = "dns_timeout";
       out.error_detail = "no answer from " + server.address().to_string() + " within " +
@@ -123,7 +123,8 @@ awaitable<Resolution> resolve_a(std::string host, std::vector<std::string> serve
   }
   const dns::Name name = dns::Name::from_dotted(host);
   // Share the time between resolvers, but give each a fair slice.
-  const int64_t per_server = std::max<int64_t>(500, timeout_ms / static_cast<int64_t>(servers.size()));
+  const int64_t per_server =
+      std::max<int64_t>(500, timeout_ms / static_cast<int64_t>(servers.size()));
   for (const std::string& s : servers) {
     auto hp = config::split_host_port(s, 53);
     if (!hp) {

@@ -1,10 +1,10 @@
 #include "probes/tls_info.hpp"
 
-#include <openssl/bio.h>
-#include <openssl/x509_vfy.h>
-
 #include <ctime>
 #include <memory>
+
+#include <openssl/bio.h>
+#include <openssl/x509_vfy.h>
 
 namespace schoolnet::probes {
 

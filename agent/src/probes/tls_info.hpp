@@ -1,9 +1,9 @@
 // What a certificate says, in the form ProbeSample carries.
 #pragma once
 
-#include <openssl/x509.h>
-
 #include <string>
+
+#include <openssl/x509.h>
 
 #include "schoolnet/v1/telemetry.pb.h"
 

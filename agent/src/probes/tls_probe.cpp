@@ -1,10 +1,10 @@
 // The tls probe: TCP connect, then a TLS handshake with SNI; the time of the handshake, what
 // the certificate says and whether it verifies against the trust store for this host name.
 // Verification problems do not abort the handshake, so the certificate is always described.
-#include <openssl/ssl.h>
+#include <chrono>
 
 #include <boost/asio/ssl.hpp>
-#include <chrono>
+#include <openssl/ssl.h>
 
 #include "probes/probe.hpp"
 #include "probes/tls_info.hpp"
@@ -44,9 +44,9 @@ awaitable<void> run_tls(const config::ProbeConfig& p, const ProbeEnv& env, v1::P
   const auto t0 = std::chrono::steady_clock::now();
   boost::system::error_code hs_ec;
   boost::system::error_code timer_ec;
-  auto which = co_await (
-      stream.async_handshake(asio::ssl::stream_base::client, asio::redirect_error(use_awaitable, hs_ec)) ||
-      timer.async_wait(asio::redirect_error(use_awaitable, timer_ec)));
+  auto which = co_await (stream.async_handshake(asio::ssl::stream_base::client,
+                                                asio::redirect_error(use_awaitable, hs_ec)) ||
+                         timer.async_wait(asio::redirect_error(use_awaitable, timer_ec)));
   const double tls_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   auto* t = s.mutable_timings();

@@ -1,13 +1,13 @@
 #include "store/agent_store.hpp"
 
-#include <sqlite3.h>
-#include <sys/statvfs.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
 
 #include "core/log.hpp"
 
@@ -126,8 +126,8 @@ std::string kind_name(const v1::Record& r) {
   return "empty";
 }
 
-Result<AgentStore> AgentStore::open(const std::string& path, const Clock& clock,
-                                    OpenReport* report, bool read_only) {
+Result<AgentStore> AgentStore::open(const std::string& path, const Clock& clock, OpenReport* report,
+                                    bool read_only) {
   OpenReport local;
   OpenReport& rep = report ? *report : local;
   if (read_only) {
@@ -267,8 +267,8 @@ Status AgentStore::insert_records(std::vector<v1::Record>& records) {
     return ins.error();
   }
   // Record ids come from the table's AUTOINCREMENT so they never repeat, even after deletes.
-  auto next = db_.prepare(
-      "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name='records'), 0)");
+  auto next =
+      db_.prepare("SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name='records'), 0)");
   if (!next) {
     return next.error();
   }
@@ -338,8 +338,8 @@ Result<std::optional<SealedBatch>> AgentStore::next_batch(const BatchHeader& hea
   if (*split_limit) {
     max_records = std::max<int64_t>(1, std::min<int64_t>(max_records, std::stoll(**split_limit)));
   }
-  auto st = db_.prepare(
-      "SELECT id, body FROM records WHERE batch_seq IS NULL ORDER BY id LIMIT ?1");
+  auto st =
+      db_.prepare("SELECT id, body FROM records WHERE batch_seq IS NULL ORDER BY id LIMIT ?1");
   if (!st) {
     return st.error();
   }
@@ -392,7 +392,8 @@ Result<std::optional<SealedBatch>> AgentStore::next_batch(const BatchHeader& hea
   }
   auto mark = db_.prepare(
       "UPDATE records SET batch_seq = ?1 WHERE id BETWEEN ?2 AND ?3 AND batch_seq IS NULL");
-  auto ins = db_.prepare("INSERT INTO batches(seq, created_at_ms, record_count, bytes) VALUES(?1, ?2, ?3, ?4)");
+  auto ins = db_.prepare(
+      "INSERT INTO batches(seq, created_at_ms, record_count, bytes) VALUES(?1, ?2, ?3, ?4)");
   if (!mark || !ins) {
     return (!mark ? mark.error() : ins.error());
   }
@@ -425,7 +426,8 @@ Status AgentStore::acknowledge(uint64_t seq) {
   if (auto s = tx.begin(); !s) {
     return s;
   }
-  auto sum = db_.prepare("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM records WHERE batch_seq = ?1");
+  auto sum =
+      db_.prepare("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM records WHERE batch_seq = ?1");
   if (!sum) {
     return sum.error();
   }
@@ -486,7 +488,8 @@ Status AgentStore::quarantine(uint64_t seq, const std::string& reason) {
     return tx.commit();
   }
   const std::string bytes = get->column_blob(1);
-  auto sum = db_.prepare("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM records WHERE batch_seq = ?1");
+  auto sum =
+      db_.prepare("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM records WHERE batch_seq = ?1");
   if (!sum) {
     return sum.error();
   }
@@ -708,8 +711,7 @@ Status AgentStore::put_devices(const std::vector<StoredDevice>& devices,
   return tx.commit();
 }
 
-Result<uint64_t> AgentStore::correct_unsynchronised_times(int64_t now_wall_ms,
-                                                          int64_t now_mono_ms,
+Result<uint64_t> AgentStore::correct_unsynchronised_times(int64_t now_wall_ms, int64_t now_mono_ms,
                                                           const std::string& boot_id) {
   Transaction tx(db_);
   if (auto s = tx.begin(); !s) {

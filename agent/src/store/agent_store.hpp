@@ -16,9 +16,9 @@
 namespace schoolnet::store {
 
 struct OpenReport {
-  bool reset = false;        // the old file was unusable and moved aside
-  std::string moved_to;      // where it went
-  std::string reason;        // why it was unusable
+  bool reset = false;    // the old file was unusable and moved aside
+  std::string moved_to;  // where it went
+  std::string reason;    // why it was unusable
 };
 
 struct StoredDevice {
@@ -61,7 +61,8 @@ class AgentStore final : public Outbox {
 
   // Inventory.
   Result<std::vector<StoredDevice>> devices();
-  Status put_devices(const std::vector<StoredDevice>& devices, const std::vector<std::string>& removed);
+  Status put_devices(const std::vector<StoredDevice>& devices,
+                     const std::vector<std::string>& removed);
 
   // Keeps the outbox within `max_bytes` of record payload and the file system above
   // `min_free_bytes`: folds raw probe samples into per-minute summaries, then evicts oldest

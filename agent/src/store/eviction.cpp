@@ -3,11 +3,10 @@
 // per-minute summaries into hourly ones, then evicts whole classes oldest first: summaries,
 // then snapshots, and outages, device changes, findings and health last. Every record that
 // leaves this way is counted under evicted/<kind>/<reason> in the same transaction.
-#include <sys/statvfs.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <sys/statvfs.h>
 #include <tuple>
 
 #include "store/agent_store.hpp"
@@ -24,7 +23,7 @@ int64_t free_bytes_at(const std::string& path) {
   if (dir.empty()) {
     dir = ".";
   }
-  struct statvfs sv{};
+  struct statvfs sv {};
   if (statvfs(dir.c_str(), &sv) != 0) {
     return INT64_MAX;
   }
@@ -133,9 +132,10 @@ Result<EvictionReport> AgentStore::enforce_bounds(int64_t max_bytes, int64_t min
       return s.error();
     }
     for (const auto& [kind, n, bytes] : kinds) {
-      for (auto [name, delta] : {std::pair<std::string, int64_t>{"evicted/" + kind + "/" + reason, n},
-                                 {"pending_records", -n},
-                                 {"pending_bytes", -bytes}}) {
+      for (auto [name, delta] :
+           {std::pair<std::string, int64_t>{"evicted/" + kind + "/" + reason, n},
+            {"pending_records", -n},
+            {"pending_bytes", -bytes}}) {
         if (auto s = bump(name, delta); !s) {
           return s.error();
         }

@@ -38,7 +38,9 @@ struct Accounting {
   uint64_t store_resets = 0;
   uint64_t batches_acked = 0;
 
-  bool balanced() const { return produced == acked + pending_records + evicted_total + quarantined; }
+  bool balanced() const {
+    return produced == acked + pending_records + evicted_total + quarantined;
+  }
 };
 
 struct BatchHeader {

@@ -4,8 +4,12 @@
 
 namespace schoolnet::store {
 
-void Database::Closer::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
-void Statement::Finalizer::operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+void Database::Closer::operator()(sqlite3* db) const {
+  sqlite3_close_v2(db);
+}
+void Statement::Finalizer::operator()(sqlite3_stmt* s) const {
+  sqlite3_finalize(s);
+}
 
 Result<Database> Database::open(const std::string& path, int flags) {
   if (flags == 0) {
@@ -16,8 +20,7 @@ Result<Database> Database::open(const std::string& path, int flags) {
   Database db;
   db.db_.reset(raw);
   if (rc != SQLITE_OK) {
-    return make_error("store_open",
-                      path + ": " + (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+    return make_error("store_open", path + ": " + (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
   }
   sqlite3_extended_result_codes(raw, 1);
   return db;
@@ -49,11 +52,14 @@ Error error_from(sqlite3* db, std::string_view what) {
     default:
       break;
   }
-  return make_error(name, std::string(what) + ": " + (db ? sqlite3_errmsg(db) : "database not open"));
+  return make_error(name,
+                    std::string(what) + ": " + (db ? sqlite3_errmsg(db) : "database not open"));
 }
 }  // namespace
 
-Error Database::last_error(std::string_view what) const { return error_from(db_.get(), what); }
+Error Database::last_error(std::string_view what) const {
+  return error_from(db_.get(), what);
+}
 
 Status Database::exec(std::string_view sql) {
   char* msg = nullptr;
@@ -72,8 +78,8 @@ Status Database::exec(std::string_view sql) {
 
 Result<Statement> Database::prepare(std::string_view sql) {
   sqlite3_stmt* raw = nullptr;
-  const int rc = sqlite3_prepare_v2(db_.get(), sql.data(), static_cast<int>(sql.size()), &raw,
-                                    nullptr);
+  const int rc =
+      sqlite3_prepare_v2(db_.get(), sql.data(), static_cast<int>(sql.size()), &raw, nullptr);
   if (rc != SQLITE_OK) {
     return last_error("prepare");
   }
@@ -83,8 +89,12 @@ Result<Statement> Database::prepare(std::string_view sql) {
   return st;
 }
 
-int64_t Database::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_.get()); }
-int Database::changes() const { return sqlite3_changes(db_.get()); }
+int64_t Database::last_insert_rowid() const {
+  return sqlite3_last_insert_rowid(db_.get());
+}
+int Database::changes() const {
+  return sqlite3_changes(db_.get());
+}
 
 Result<int64_t> Database::pragma_int(std::string_view pragma) {
   auto st = prepare("PRAGMA " + std::string(pragma));
@@ -166,8 +176,12 @@ Status Statement::reset() {
   return {};
 }
 
-int64_t Statement::column_int(int col) const { return sqlite3_column_int64(stmt_.get(), col); }
-double Statement::column_double(int col) const { return sqlite3_column_double(stmt_.get(), col); }
+int64_t Statement::column_int(int col) const {
+  return sqlite3_column_int64(stmt_.get(), col);
+}
+double Statement::column_double(int col) const {
+  return sqlite3_column_double(stmt_.get(), col);
+}
 std::string Statement::column_text(int col) const {
   const auto* p = sqlite3_column_text(stmt_.get(), col);
   const int n = sqlite3_column_bytes(stmt_.get(), col);

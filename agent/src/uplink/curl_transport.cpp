@@ -1,12 +1,12 @@
 #include "uplink/curl_transport.hpp"
 
-#include <curl/curl.h>
-
 #include <cctype>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <string_view>
+
+#include <curl/curl.h>
 
 #include "core/text.hpp"
 
@@ -118,9 +118,9 @@ bool host_in_no_proxy(const std::string& host, const char* list) {
     if (item.empty()) {
       continue;
     }
-    if (host == item ||
-        (host.size() > item.size() && host.compare(host.size() - item.size(), item.size(), item) == 0 &&
-         host[host.size() - item.size() - 1] == '.')) {
+    if (host == item || (host.size() > item.size() &&
+                         host.compare(host.size() - item.size(), item.size(), item) == 0 &&
+                         host[host.size() - item.size() - 1] == '.')) {
       return true;
     }
   }

@@ -14,7 +14,7 @@ struct CurlTransportOptions {
   std::string url;      // central base URL; batches go to url + "/v1/batches"
   std::string ca_file;  // empty: system trust store
   std::string token;
-  std::string proxy;    // empty: environment
+  std::string proxy;  // empty: environment
   int64_t timeout_ms = 30'000;
   std::string user_agent;
 };

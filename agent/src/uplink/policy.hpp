@@ -11,10 +11,10 @@
 namespace schoolnet::uplink {
 
 enum class Outcome {
-  delivered,  // 200 with an ack for this seq
-  retry,      // network error, 408, 429, 5xx, or a 200 whose ack does not match: try again later
-  rejected,   // 400 and other 4xx: central will never take this batch; quarantine it
-  split,      // 413: send the records again in smaller batches
+  delivered,    // 200 with an ack for this seq
+  retry,        // network error, 408, 429, 5xx, or a 200 whose ack does not match: try again later
+  rejected,     // 400 and other 4xx: central will never take this batch; quarantine it
+  split,        // 413: send the records again in smaller batches
   credentials,  // 401/403: keep caching, retry slowly, show the problem in `status`
   endpoint,     // 404/405/3xx: central's URL is wrong; keep caching, retry slowly
 };

@@ -7,11 +7,11 @@
 namespace schoolnet::uplink {
 
 struct Response {
-  int status = 0;             // HTTP status; 0 when no HTTP response arrived
-  std::string body;           // capped
+  int status = 0;               // HTTP status; 0 when no HTTP response arrived
+  std::string body;             // capped
   int64_t retry_after_ms = -1;  // from Retry-After (seconds or HTTP date); -1 when absent
-  std::string error_class;    // when status == 0: dns, connect, timeout, tls, tls_untrusted,
-                              // tls_not_yet_valid, proxy, network
+  std::string error_class;      // when status == 0: dns, connect, timeout, tls, tls_untrusted,
+                                // tls_not_yet_valid, proxy, network
   std::string error_detail;
 };
 

@@ -7,8 +7,8 @@
 
 namespace schoolnet::uplink {
 
-Uploader::Uploader(store::Outbox& outbox, Transport& transport, const Clock& clock,
-                   Random& random, UploaderOptions options)
+Uploader::Uploader(store::Outbox& outbox, Transport& transport, const Clock& clock, Random& random,
+                   UploaderOptions options)
     : outbox_(outbox),
       transport_(transport),
       clock_(clock),
@@ -90,8 +90,8 @@ Result<Step> Uploader::complete(const Prepared& prepared, const Response& respon
     case Outcome::credentials:
     case Outcome::endpoint:
       last_error_ = d.reason;
-      s.wait_ms = std::max(backoff_.next_delay_ms(random_, d.server_delay_ms),
-                           options_.slow_retry_ms);
+      s.wait_ms =
+          std::max(backoff_.next_delay_ms(random_, d.server_delay_ms), options_.slow_retry_ms);
       break;
   }
   if (!applied) {

@@ -21,7 +21,7 @@ struct UploaderOptions {
   store::BatchLimits limits;
   int64_t retry_base_ms = 1000;
   int64_t retry_cap_ms = 300'000;
-  int64_t slow_retry_ms = 60'000;  // floor for credential and endpoint problems
+  int64_t slow_retry_ms = 60'000;      // floor for credential and endpoint problems
   int64_t drain_rate_bps = 1'000'000;  // 0 = unlimited
 };
 

@@ -12,7 +12,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 2) {
     return 0;
   }
-  static const int kStatuses[] = {0, 200, 200, 200, 301, 400, 401, 403, 404, 408, 413, 429, 500, 503};
+  static const int kStatuses[] = {0,   200, 200, 200, 301, 400, 401,
+                                  403, 404, 408, 413, 429, 500, 503};
   Response r;
   r.status = kStatuses[data[0] % (sizeof kStatuses / sizeof kStatuses[0])];
   r.retry_after_ms = data[1] == 0xFF ? -1 : static_cast<int64_t>(data[1]) * 1000;

@@ -61,8 +61,9 @@ TEST(Settings, MissingRequiredKeysAreReported) {
   auto doc = parse("[[item]]\ntags = []\n", "a.toml", table(), p);
   ASSERT_TRUE(doc.ok());
   ASSERT_FALSE(p.empty());
-  EXPECT_EQ(p.joined(), "a.toml: name: required key is missing\n"
-                        "a.toml:2: item[0].id: required key is missing\n");
+  EXPECT_EQ(p.joined(),
+            "a.toml: name: required key is missing\n"
+            "a.toml:2: item[0].id: required key is missing\n");
 }
 
 TEST(Settings, SyntaxErrorsNameLineAndColumn) {

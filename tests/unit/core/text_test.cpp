@@ -6,7 +6,8 @@ namespace schoolnet {
 namespace {
 
 TEST(Text, KeepsValidUtf8AsIs) {
-  EXPECT_EQ(display_safe("Port \xe2\x80\x9cuplink\xe2\x80\x9d"), "Port \xe2\x80\x9cuplink\xe2\x80\x9d");
+  EXPECT_EQ(display_safe("Port \xe2\x80\x9cuplink\xe2\x80\x9d"),
+            "Port \xe2\x80\x9cuplink\xe2\x80\x9d");
   EXPECT_TRUE(is_valid_utf8("\xe2\x80\x9c"));
 }
 
@@ -17,11 +18,15 @@ TEST(Text, DropsTrailingNulPadding) {
 
 TEST(Text, EscapesInvalidUtf8AndControlBytes) {
   // FTOS uses byte 0xDA as a line separator in sysDescr.
-  EXPECT_EQ(display_safe("Dell\xda" "FTOS"), "Dell\\xdaFTOS");
-  EXPECT_FALSE(is_valid_utf8("Dell\xda" "FTOS"));
+  EXPECT_EQ(display_safe("Dell\xda"
+                         "FTOS"),
+            "Dell\\xdaFTOS");
+  EXPECT_FALSE(
+      is_valid_utf8("Dell\xda"
+                    "FTOS"));
   EXPECT_EQ(display_safe(std::string("ag\x01\0\0", 5)), "ag\\x01");
   EXPECT_EQ(display_safe(std::string("a\0b", 3)), "a\\x00b");
-  EXPECT_EQ(display_safe("\xc0\xaf"), "\\xc0\\xaf");  // overlong '/'
+  EXPECT_EQ(display_safe("\xc0\xaf"), "\\xc0\\xaf");           // overlong '/'
   EXPECT_EQ(display_safe("\xed\xa0\x80"), "\\xed\\xa0\\x80");  // surrogate
 }
 

@@ -1,7 +1,8 @@
+#include "discovery/inventory.hpp"
+
 #include <gtest/gtest.h>
 
 #include "core/text.hpp"
-#include "discovery/inventory.hpp"
 
 namespace schoolnet::discovery {
 namespace {
@@ -38,7 +39,8 @@ MdnsHost printer_mdns() {
   h.address = "10.0.0.20";
   h.addresses = {"10.0.0.20"};
   h.hostname = "BRN001BA9.local";
-  h.services.push_back({"_ipp._tcp", "Office Printer", 631, {{"ty", "Brother"}}, "BRN001BA9.local"});
+  h.services.push_back(
+      {"_ipp._tcp", "Office Printer", 631, {{"ty", "Brother"}}, "BRN001BA9.local"});
   return h;
 }
 
@@ -47,7 +49,10 @@ MdnsHost laptop_mdns() {
   h.address = "10.0.0.77";
   h.addresses = {"10.0.0.77"};
   h.hostname = "Mrs-Patels-MacBook.local";
-  h.services.push_back({"_companion-link._tcp", "Mrs Patel's MacBook Pro", 49152, {{"rpMd", "MacBookPro18,3"}},
+  h.services.push_back({"_companion-link._tcp",
+                        "Mrs Patel's MacBook Pro",
+                        49152,
+                        {{"rpMd", "MacBookPro18,3"}},
                         "Mrs-Patels-MacBook.local"});
   return h;
 }
@@ -90,7 +95,8 @@ TEST(Inventory, EndUserDevicesLeaveOnlyAsPseudonyms) {
     EXPECT_EQ(d.device_id().rfind("anon:", 0), 0u);
     std::string bytes;
     d.SerializeToString(&bytes);
-    for (const char* secret : {"Patel", "MacBook", "f0:18:98", "3a:11:22", "10.0.0.77", "10.0.0.78"}) {
+    for (const char* secret :
+         {"Patel", "MacBook", "f0:18:98", "3a:11:22", "10.0.0.77", "10.0.0.78"}) {
       EXPECT_EQ(bytes.find(secret), std::string::npos) << secret << " leaked";
     }
   }
@@ -107,7 +113,10 @@ TEST(Inventory, PseudonymsAreStablePerKeyAndDifferAcrossSchools) {
 
 TEST(Inventory, OddBytesFromDevicesAreMadeSafeAndTheRawFormKept) {
   SnmpSystem s = printer_snmp();
-  s.sys_descr = std::string("Dell\xda" "FTOS\0\0", 11);
+  s.sys_descr = std::string(
+      "Dell\xda"
+      "FTOS\0\0",
+      11);
   Observations obs;
   obs.snmp = {s};
   const auto d = merge(obs, options()).at(0);

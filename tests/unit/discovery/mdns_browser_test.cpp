@@ -1,7 +1,7 @@
-#include <gtest/gtest.h>
-
 #include <map>
 #include <set>
+
+#include <gtest/gtest.h>
 
 #include "discovery/mdns.hpp"
 #include "support/pcap.hpp"
@@ -95,7 +95,11 @@ TEST(MdnsBrowser, AsksForWhatIsMissingAndNoMoreThanTwice) {
   MdnsBrowser b;
   auto first = b.next_questions();
   EXPECT_TRUE(asks(first, "_services._dns-sd._udp.local", dns::kPtr));
-  b.ingest(Response().ptr("_services._dns-sd._udp.local", dns::Name::from_dotted("_googlecast._tcp.local")).m, "x");
+  b.ingest(
+      Response()
+          .ptr("_services._dns-sd._udp.local", dns::Name::from_dotted("_googlecast._tcp.local"))
+          .m,
+      "x");
   auto second = b.next_questions();
   EXPECT_TRUE(asks(second, "_googlecast._tcp.local", dns::kPtr));
   // A PTR without SRV: the browser follows up with SRV and TXT for the instance.
@@ -135,7 +139,11 @@ TEST(MdnsBrowser, KeepsSeveralInstancesFromOnePacket) {
 TEST(MdnsBrowser, GoodbyeRecordsRemoveInstancesAndAddresses) {
   MdnsBrowser b;
   const auto inst = instance("Old TV", "_airplay._tcp.local");
-  b.ingest(Response().ptr("_airplay._tcp.local", inst).srv(inst, 7000, "old.local").a("old.local", {10, 0, 0, 9}).m,
+  b.ingest(Response()
+               .ptr("_airplay._tcp.local", inst)
+               .srv(inst, 7000, "old.local")
+               .a("old.local", {10, 0, 0, 9})
+               .m,
            "10.0.0.9");
   ASSERT_EQ(b.instance_count(), 1u);
   b.ingest(Response().ptr("_airplay._tcp.local", inst, /*ttl=*/0).m, "10.0.0.9");
@@ -150,7 +158,8 @@ TEST(MdnsBrowser, IgnoresQueriesAndUnrelatedPointers) {
   q.ptr("_ipp._tcp.local", instance("X", "_ipp._tcp.local"));
   b.ingest(q.m, "1.2.3.4");
   // A PTR whose target is not an instance of the type it is filed under.
-  b.ingest(Response().ptr("_ipp._tcp.local", dns::Name::from_dotted("elsewhere.example")).m, "1.2.3.4");
+  b.ingest(Response().ptr("_ipp._tcp.local", dns::Name::from_dotted("elsewhere.example")).m,
+           "1.2.3.4");
   EXPECT_EQ(b.instance_count(), 0u);
 }
 

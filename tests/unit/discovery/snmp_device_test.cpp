@@ -1,8 +1,8 @@
-#include <gtest/gtest.h>
+#include "discovery/snmp_device.hpp"
 
 #include <map>
 
-#include "discovery/snmp_device.hpp"
+#include <gtest/gtest.h>
 
 namespace schoolnet::discovery {
 namespace {
@@ -10,7 +10,8 @@ namespace {
 // A session that answers GETs from a table, for one community; others time out.
 class TableSession final : public SnmpSession {
  public:
-  TableSession(std::map<Oid, VarBind> table, bool v1_style) : table_(std::move(table)), v1_(v1_style) {}
+  TableSession(std::map<Oid, VarBind> table, bool v1_style)
+      : table_(std::move(table)), v1_(v1_style) {}
   Result<std::vector<VarBind>> get(const std::vector<Oid>& oids) override {
     std::vector<VarBind> out;
     for (const Oid& o : oids) {
@@ -29,7 +30,9 @@ class TableSession final : public SnmpSession {
     }
     return out;
   }
-  Result<std::vector<VarBind>> get_next(const std::vector<Oid>&) override { return make_error("timeout"); }
+  Result<std::vector<VarBind>> get_next(const std::vector<Oid>&) override {
+    return make_error("timeout");
+  }
   Result<std::vector<VarBind>> get_bulk(const Oid&, int) override { return make_error("timeout"); }
 
  private:
@@ -39,8 +42,12 @@ class TableSession final : public SnmpSession {
 
 class Silent final : public SnmpSession {
  public:
-  Result<std::vector<VarBind>> get(const std::vector<Oid>&) override { return make_error("timeout"); }
-  Result<std::vector<VarBind>> get_next(const std::vector<Oid>&) override { return make_error("timeout"); }
+  Result<std::vector<VarBind>> get(const std::vector<Oid>&) override {
+    return make_error("timeout");
+  }
+  Result<std::vector<VarBind>> get_next(const std::vector<Oid>&) override {
+    return make_error("timeout");
+  }
   Result<std::vector<VarBind>> get_bulk(const Oid&, int) override { return make_error("timeout"); }
 };
 
@@ -54,7 +61,8 @@ VarBind octets(const std::string& oid, const std::string& v) {
 
 std::map<Oid, VarBind> system_table() {
   std::map<Oid, VarBind> t;
-  for (auto v : {octets("1.3.6.1.2.1.1.1.0", "Brother NC-6800h"), octets("1.3.6.1.2.1.1.5.0", "printer")}) {
+  for (auto v :
+       {octets("1.3.6.1.2.1.1.1.0", "Brother NC-6800h"), octets("1.3.6.1.2.1.1.5.0", "printer")}) {
     t[v.oid] = v;
   }
   VarBind oid;
@@ -107,7 +115,8 @@ TEST(SnmpDevice, TriesEachCommunityAndRemembersTheOneThatWorked) {
 
 TEST(SnmpDevice, AsksThePreferredCommunityFirst) {
   int opened = 0;
-  auto sys = query_system(query({"public", "school-ro"}, 1), opener_for("school-ro", system_table(), false, &opened));
+  auto sys = query_system(query({"public", "school-ro"}, 1),
+                          opener_for("school-ro", system_table(), false, &opened));
   EXPECT_TRUE(sys.responded);
   EXPECT_EQ(opened, 1);
 }

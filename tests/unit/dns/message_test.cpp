@@ -44,8 +44,8 @@ TEST(DnsMessage, SkipsOnlyTheBrokenRecordAndKeepsTheRest) {
 
 TEST(DnsMessage, EndsPointerLoopsWithAProblemNotAHang) {
   // A name that points at itself.
-  std::vector<uint8_t> m = {0, 0, 0x84, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0xC0, 12,
-                            0, 1, 0, 1, 0, 0, 0, 1, 0, 4, 10, 0, 0, 1};
+  std::vector<uint8_t> m = {0, 0, 0x84, 0, 0, 0, 0, 1, 0, 0, 0,  0, 0xC0, 12,
+                            0, 1, 0,    1, 0, 0, 0, 1, 0, 4, 10, 0, 0,    1};
   auto r = parse(m);
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(r->answers.empty());
@@ -78,7 +78,8 @@ TEST(DnsMessage, ShortInputIsAnErrorAndCountsAreNotTrusted) {
 }
 
 TEST(DnsMessage, BuildsQueriesThatParseBack) {
-  const auto q = build_query(0xBEEF, {{Name::from_dotted("_ipp._tcp.local"), kPtr, 1, true}}, false);
+  const auto q =
+      build_query(0xBEEF, {{Name::from_dotted("_ipp._tcp.local"), kPtr, 1, true}}, false);
   auto r = parse(q);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->id, 0xBEEF);

@@ -196,9 +196,11 @@ TEST(Uploader, FaultMatrixOverStoreOperationsLosesAndDuplicatesNothing) {
 // For N = 0..k: the Nth transport attempt fails in each way a network can fail, including a
 // stored-but-unanswered batch.
 TEST(Uploader, FaultMatrixOverTransportAttemptsLosesAndDuplicatesNothing) {
-  const std::vector<std::tuple<int, std::string, bool>> faults = {
-      {0, "connect", false}, {0, "timeout", true}, {503, "", false}, {500, "", true},
-      {429, "", false}};
+  const std::vector<std::tuple<int, std::string, bool>> faults = {{0, "connect", false},
+                                                                  {0, "timeout", true},
+                                                                  {503, "", false},
+                                                                  {500, "", true},
+                                                                  {429, "", false}};
   for (const auto& [code, cls, stored] : faults) {
     for (int n = 0; n < 5; ++n) {
       Fixture f;
