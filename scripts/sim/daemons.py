@@ -101,30 +101,59 @@ def start_gateway_snmpd(lay: Layout, m: Manifest) -> str:
 
 def served_recording(lay: Layout, d: Device) -> str:
     """Where the device's recording is served from: devices/<name>/snmp-<hash>/<community>.snmprec
-    (snmpsim takes the community from the file name). The content hash in the path keys
-    snmpsim's shared index cache, so a different recording under the same device name can never
-    be served through a stale index."""
+    (snmpsim takes the community from the file name). The hash of the content (recording plus
+    any forwarding entries added for the school) keys snmpsim's shared index cache, so a
+    different recording under the same device name can never be served through a stale index."""
     digest = hashlib.sha256()
     with open(d.snmp_recording, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
+    for mac, port in sorted(d.fdb):
+        digest.update(f"fdb {mac} {port}\n".encode())
     return lay.path("devices", d.name, f"snmp-{digest.hexdigest()[:16]}",
                     f"{d.snmp_community}.snmprec")
 
 
+def _oid_key(line: bytes):
+    try:
+        return (0, tuple(int(x) for x in line.split(b"|", 1)[0].strip(b".").split(b".")))
+    except ValueError:
+        return (1, ())  # lines that are not records keep their relative order, at the end
+
+
+def fdb_records(fdb: list[tuple[str, int]]) -> list[bytes]:
+    """Learned entries for each (MAC, bridge port): BRIDGE-MIB dot1dTpFdbTable and Q-BRIDGE
+    dot1qTpFdbTable (FDB id 1), address / port / status (3 = learned)."""
+    out = []
+    for mac, port in fdb:
+        octets = [int(x, 16) for x in mac.split(":")]
+        index = ".".join(str(o) for o in octets)
+        out += [f"1.3.6.1.2.1.17.4.3.1.1.{index}|4x|{''.join('%02x' % o for o in octets)}".encode(),
+                f"1.3.6.1.2.1.17.4.3.1.2.{index}|2|{port}".encode(),
+                f"1.3.6.1.2.1.17.4.3.1.3.{index}|2|3".encode(),
+                f"1.3.6.1.2.1.17.7.1.2.2.1.2.1.{index}|2|{port}".encode(),
+                f"1.3.6.1.2.1.17.7.1.2.2.1.3.1.{index}|2|3".encode()]
+    return out
+
+
 def prepare_recording(lay: Layout, d: Device) -> str:
-    """Copies (or decompresses) the recording into place and returns its data dir. The copy
-    keeps the source's mtime, so snmpsim's cached index stays valid from one `up` to the next."""
+    """Copies (or decompresses) the recording into place, with the school's forwarding entries
+    merged in OID order, and returns its data dir. An unchanged copy keeps the source's mtime,
+    so snmpsim's cached index stays valid from one `up` to the next."""
     target = served_recording(lay, d)
     data_dir = os.path.dirname(target)
     os.makedirs(data_dir, exist_ok=True)
-    if d.snmp_recording.endswith(".bz2"):
-        with bz2.open(d.snmp_recording, "rb") as src, open(target, "wb") as dst:
-            shutil.copyfileobj(src, dst)
-        st = os.stat(d.snmp_recording)
-        os.utime(target, (st.st_atime, st.st_mtime))
-    else:
-        shutil.copy2(d.snmp_recording, target)
+    opener = bz2.open if d.snmp_recording.endswith(".bz2") else open
+    with opener(d.snmp_recording, "rb") as src:
+        data = src.read()
+    if d.fdb:
+        lines = [ln for ln in data.splitlines() if ln.strip()] + fdb_records(d.fdb)
+        lines.sort(key=_oid_key)  # stable: repeated OIDs in a recording stay as they were
+        data = b"\n".join(lines) + b"\n"
+    with open(target, "wb") as dst:
+        dst.write(data)
+    st = os.stat(d.snmp_recording)
+    os.utime(target, (st.st_atime, st.st_mtime))
     os.chmod(target, 0o644)
     return data_dir
 

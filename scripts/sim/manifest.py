@@ -65,6 +65,10 @@ class Device:
     snmp_behaviour: str | None
     mdns_hostname: str | None   # None: no mDNS
     mdns_services: list[MdnsService] = field(default_factory=list)
+    uplink: tuple[str, int] | None = None  # (switch device name, bridge port) it is plugged into
+    # For switches: (MAC, bridge port) of every device whose uplink names this switch; served as
+    # learned entries of the switch's BRIDGE-MIB and Q-BRIDGE forwarding tables.
+    fdb: list[tuple[str, int]] = field(default_factory=list)
 
 
 @dataclass
@@ -375,7 +379,24 @@ def _parse(data: dict, path: str, project_dir: str) -> Manifest:
                  gw_community, gw_v3, devices, clouds, dns_records, agent_interval,
                  agent_probe_interval, agent_upload_interval)
     _check_unique(m)
+    _attach_uplinks(m)
     return m
+
+
+def _attach_uplinks(m: Manifest):
+    """Gives every switch the forwarding-table entries of the devices plugged into it."""
+    by_name = {d.name: d for d in m.devices}
+    for d in m.devices:
+        if d.uplink is None:
+            continue
+        sw = by_name.get(d.uplink[0])
+        where = f"device '{d.name}': uplink"
+        if sw is None or sw is d:
+            raise ManifestError(f"{where}: no other device named {d.uplink[0]!r}")
+        if sw.snmp_behaviour != "normal" or not sw.snmp_recording:
+            raise ManifestError(f"{where}: {sw.name!r} serves no SNMP recording to add the "
+                                "forwarding entry to")
+        sw.fdb.append((d.mac, d.uplink[1]))
 
 
 def _parse_device(raw, i, prefix, lan_subnet, lan_gateway, vlans, manifest_dir, project_dir):
@@ -416,6 +437,15 @@ def _parse_device(raw, i, prefix, lan_subnet, lan_gateway, vlans, manifest_dir, 
                                     f"{snmp.where}: recording")
         snmp.done()
 
+    uplink = None
+    uplink_value = t.str("uplink", None, pattern=re.compile(r"^[a-z0-9-]{1,24}:[0-9]{1,4}$"),
+                         what="switch:port (a device name and a bridge port number)")
+    if uplink_value is not None:
+        sw, port = uplink_value.split(":")
+        if not 1 <= int(port) <= 4096:
+            raise ManifestError(f"{t.where}: uplink: bridge port {port} is not 1..4096")
+        uplink = (sw, int(port))
+
     hostname = None
     services = []
     mdns = t.sub("mdns")
@@ -437,7 +467,7 @@ def _parse_device(raw, i, prefix, lan_subnet, lan_gateway, vlans, manifest_dir, 
         mdns.done()
     t.done()
     return Device(name, kind, address, (mac or deterministic_mac(prefix, name)).lower(),
-                  vlan_name, subnet, gateway, rec, comm, behaviour, hostname, services)
+                  vlan_name, subnet, gateway, rec, comm, behaviour, hostname, services, uplink)
 
 
 def _parse_cloud(raw, i, inet_subnet) -> Cloud:

@@ -37,11 +37,13 @@ def central_url(m: Manifest) -> str:
 
 
 def snmp_targets(m: Manifest) -> list[str]:
-    """The gateway and every SNMP device on the LAN, in address order. Devices on other VLANs
-    are left out on purpose: the agent must find them through the gateway's ARP table."""
+    """The gateway and every SNMP device on the LAN, in address order, then each extra VLAN as
+    a subnet. Devices on other VLANs are not named: the agent must find them by sweeping those
+    subnets and through the gateway's ARP table."""
     addrs = [m.lan_gateway] + [d.address for d in m.devices
                                if d.snmp_community is not None and d.vlan is None]
-    return sorted(set(addrs), key=ipaddress.IPv4Address)
+    singles = sorted(set(addrs), key=ipaddress.IPv4Address)
+    return singles + [str(v.subnet) for v in m.vlans]
 
 
 def probes(m: Manifest) -> list[dict]:
@@ -80,6 +82,9 @@ def write_agent_config(lay: Layout, m: Manifest, agent_token: str) -> str:
         f"snmp_targets = [{', '.join(_q(a) for a in snmp_targets(m))}]",
         f"snmp_communities = [{', '.join(_q(c) for c in m.communities())}]",
         'mdns_interfaces = ["eth0"]',
+        # The simulated VLANs are namespaces on this machine: sweep them faster than the 50
+        # packets/s a real school's network gets by default.
+        "sweep_rate = 400",
         f"interval = {_q(m.agent_interval)}",
         "[probes]",
         f"ca_file = {_q(lay.ca_file)}",
@@ -146,7 +151,9 @@ def inventory(lay: Layout, m: Manifest) -> dict:
                                  for s in d.mdns_services]}
         devices.append({"name": d.name, "kind": d.kind, "address": d.address, "mac": d.mac,
                         "vlan": d.vlan, "namespace": lay.ns_device(d.name), "snmp": snmp,
-                        "mdns": mdns})
+                        "mdns": mdns,
+                        "uplink": ({"switch": d.uplink[0], "bridge_port": d.uplink[1]}
+                                   if d.uplink else None)})
     clouds = [{"name": c.name, "host": c.host, "address": c.address, "port": c.port,
                "reachable": c.reachable, "status": c.status, "delay_ms": c.delay_ms,
                "probes": c.probes, "namespace": lay.ns_cloud(c.index) if c.reachable else None}

@@ -144,7 +144,11 @@ class MainJob(unittest.TestCase):
         probes = self.school.central_get(f"/api/v1/schools/{school}/probes")
         ids = [d["device_id"] for d in devices]
         self.assertEqual(len(ids), len(set(ids)))
-        self.assertEqual(sorted(ids), sorted(d["device_id"] for d in self.devices))
+        # Infrastructure is the same set of devices; a personal device may have come or gone in
+        # the neighbour and ARP tables between the runs, but nothing seen before is repeated.
+        named = lambda ds: sorted(d["device_id"] for d in ds if not d.get("pseudonymised"))
+        self.assertEqual(named(devices), named(self.devices))
+        self.assertLessEqual({d["device_id"] for d in self.devices}, set(ids))
         self.assertEqual(len(probes), len(self.probes))
         agents = self.school.central_get(f"/api/v1/schools/{school}/agents")
         self.assertEqual(len(agents), 1)

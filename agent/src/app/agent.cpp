@@ -21,6 +21,35 @@ namespace {
 
 constexpr const char* kPseudonymKey = "pseudonym_key";
 constexpr const char* kSnmpCredentials = "snmp_credentials";
+constexpr const char* kWalkTuning = "snmp_walk_tuning";
+constexpr const char* kTopology = "topology_sent";
+
+// "address=max_repetitions,bulk" lines: what each device taught us about walking it.
+std::map<std::string, discovery::WalkTuning> parse_tuning(const std::string& text) {
+  std::map<std::string, discovery::WalkTuning> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    const size_t eq = line.find('=');
+    const size_t comma = line.find(',', eq);
+    if (eq == std::string::npos || comma == std::string::npos) {
+      continue;
+    }
+    discovery::WalkTuning t;
+    t.max_repetitions = std::max(1, std::atoi(line.c_str() + eq + 1));
+    t.bulk = line.compare(comma + 1, std::string::npos, "1") == 0;
+    out[line.substr(0, eq)] = t;
+  }
+  return out;
+}
+
+std::string format_tuning(const std::map<std::string, discovery::WalkTuning>& m) {
+  std::string out;
+  for (const auto& [addr, t] : m) {
+    out += addr + "=" + std::to_string(t.max_repetitions) + "," + (t.bulk ? "1" : "0") + "\n";
+  }
+  return out;
+}
 
 std::map<std::string, int> parse_credentials(const std::string& text) {
   std::map<std::string, int> out;
@@ -85,6 +114,10 @@ Status Agent::start() {
   if (creds && creds->has_value()) {
     preferred_credential_ = parse_credentials(**creds);
   }
+  auto tuning = store_->get_state(kWalkTuning);
+  if (tuning && tuning->has_value()) {
+    walk_tuning_ = parse_tuning(**tuning);
+  }
   uplink::CurlTransportOptions t;
   t.url = config_.central.url;
   t.ca_file = config_.central.ca_file;
@@ -136,6 +169,10 @@ discovery::PassResult Agent::discover() {
   discovery::PassOptions o;
   o.config = config_.discovery;
   o.preferred_credential = preferred_credential_;
+  o.tuning = walk_tuning_;
+  for (const auto& root : discovery::Classifier::builtin().oid_roots()) {
+    o.presence_roots.push_back(discovery::parse_oid(root));
+  }
   return discovery::run_pass(o);
 }
 
@@ -145,7 +182,8 @@ Status Agent::absorb(const discovery::PassResult& pass, bool send_all) {
   m.oui = &oui_;
   m.pseudonym_key = pseudonym_key_;
   m.now_ms = clock_.wall_ms();
-  const auto seen = discovery::merge(pass.observations, m);
+  const auto merged = discovery::merge(pass.observations, m);
+  const auto& seen = merged.devices;
 
   auto stored = store_->devices();
   if (!stored) {
@@ -186,10 +224,29 @@ Status Agent::absorb(const discovery::PassResult& pass, bool send_all) {
   if (auto st = store_->put_devices(rows, update.removed); !st) {
     return st;
   }
+  // Topology: sent when it changed, and with every full resend.
+  v1::Topology topology;
+  for (const auto& link : merged.links) {
+    *topology.add_links() = link;
+  }
+  std::string topology_bytes;
+  topology.SerializeToString(&topology_bytes);
+  auto last_topology = store_->get_state(kTopology);
+  if (send_all || !last_topology || !last_topology->has_value() ||
+      **last_topology != topology_bytes) {
+    v1::Record r = make_record(clock_);
+    *r.mutable_topology() = std::move(topology);
+    produce(std::move(r));
+    (void)store_->put_state(kTopology, topology_bytes);
+  }
   for (const auto& [addr, idx] : pass.credential_used) {
     preferred_credential_[addr] = idx;
   }
   (void)store_->put_state(kSnmpCredentials, format_credentials(preferred_credential_));
+  for (const auto& [addr, t] : pass.tuning) {
+    walk_tuning_[addr] = t;
+  }
+  (void)store_->put_state(kWalkTuning, format_tuning(walk_tuning_));
   size_t pseudonymous = 0;
   for (const auto& s : seen) {
     pseudonymous += s.pseudonymised();
@@ -220,7 +277,9 @@ void Agent::record_health() {
     h->set_last_upload_ok_ms(uploader_->last_ok_ms());
   }
   if (auto a = store_->accounting(); a) {
-    h->set_pending_records(a->pending_records + buffer_.size());
+    // Only committed records: the invariant produced = acked + pending + evicted + quarantined
+    // holds for these counters; records still in the commit buffer are not produced yet.
+    h->set_pending_records(a->pending_records);
     h->set_pending_bytes(a->pending_bytes);
     h->set_produced(a->produced);
     h->set_acked(a->acked);

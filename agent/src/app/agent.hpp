@@ -61,6 +61,7 @@ class Agent {
   discovery::OuiRegistry oui_;
   std::string pseudonym_key_;
   std::map<std::string, int> preferred_credential_;
+  std::map<std::string, discovery::WalkTuning> walk_tuning_;
   std::vector<v1::Record> buffer_;
   int64_t started_mono_ms_ = 0;
   bool clock_was_synced_ = false;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include <boost/json.hpp>
@@ -15,8 +16,6 @@ namespace schoolnet::app {
 
 namespace json = boost::json;
 
-namespace {
-
 Result<store::AgentStore> open_for_reading(const config::AgentConfig& config, const Clock& clock) {
   auto s = store::AgentStore::open(config.store.path, clock, nullptr, /*read_only=*/true);
   if (!s) {
@@ -27,188 +26,6 @@ Result<store::AgentStore> open_for_reading(const config::AgentConfig& config, co
   return s;
 }
 
-std::string name_of(const v1::DeviceSnapshot& d) {
-  if (d.pseudonymised()) {
-    return "(personal device)";
-  }
-  if (!d.sys_name().empty()) {
-    return d.sys_name();
-  }
-  if (!d.mdns_hostname().empty()) {
-    return d.mdns_hostname();
-  }
-  return d.addresses_size() > 0 ? d.addresses(0) : d.device_id();
-}
-
-std::string joined(const google::protobuf::RepeatedPtrField<std::string>& items, const char* sep) {
-  std::string out;
-  for (const auto& i : items) {
-    out += (out.empty() ? "" : sep) + i;
-  }
-  return out;
-}
-
-std::string service_types(const v1::DeviceSnapshot& d) {
-  std::vector<std::string> t;
-  for (const auto& s : d.services()) {
-    if (std::find(t.begin(), t.end(), s.type()) == t.end()) {
-      t.push_back(s.type());
-    }
-  }
-  std::string out;
-  for (const auto& x : t) {
-    out += (out.empty() ? "" : " ") + x;
-  }
-  return out;
-}
-
-json::object device_json(const v1::DeviceSnapshot& d) {
-  json::object o;
-  o["device_id"] = d.device_id();
-  o["class"] = discovery::class_name(d.device_class());
-  o["name"] = name_of(d);
-  o["pseudonymised"] = d.pseudonymised();
-  json::array addrs;
-  for (const auto& a : d.addresses()) {
-    addrs.push_back(json::value(a));
-  }
-  o["addresses"] = std::move(addrs);
-  o["mac"] = d.mac();
-  o["vendor"] = d.vendor();
-  o["sys_name"] = d.sys_name();
-  o["sys_descr"] = d.sys_descr();
-  o["sys_object_id"] = d.sys_object_id();
-  o["sys_location"] = d.sys_location();
-  o["sys_contact"] = d.sys_contact();
-  o["sys_uptime_ticks"] = d.sys_uptime_ticks();
-  o["if_number"] = d.if_number();
-  o["mdns_hostname"] = d.mdns_hostname();
-  json::array services;
-  for (const auto& s : d.services()) {
-    json::object so;
-    so["type"] = s.type();
-    so["instance"] = s.instance();
-    so["port"] = s.port();
-    json::object txt;
-    for (const auto& kv : s.txt()) {
-      txt[kv.key()] = kv.value();
-    }
-    so["txt"] = std::move(txt);
-    services.push_back(std::move(so));
-  }
-  o["services"] = std::move(services);
-  json::array sources;
-  for (const auto& s : d.sources()) {
-    sources.push_back(json::value(s));
-  }
-  o["sources"] = std::move(sources);
-  o["snmp_error"] = d.snmp_error();
-  json::array errors;
-  for (const auto& e : d.walk_errors()) {
-    errors.push_back(
-        json::object{{"table", e.table()}, {"reason", e.reason()}, {"detail", e.detail()}});
-  }
-  o["walk_errors"] = std::move(errors);
-  o["first_seen"] = format_utc_ms(d.first_seen_ms());
-  o["last_seen"] = format_utc_ms(d.last_seen_ms());
-  return o;
-}
-
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) {
-    return s;
-  }
-  std::string out = "\"";
-  for (const char c : s) {
-    if (c == '"') {
-      out += '"';
-    }
-    out += c;
-  }
-  return out + "\"";
-}
-
-}  // namespace
-
-int print_inventory(const config::AgentConfig& config, Format format, const std::string& device) {
-  SystemClock clock;
-  auto store = open_for_reading(config, clock);
-  if (!store) {
-    std::fprintf(stderr, "schoolnet-agent: %s\n", store.error().message.c_str());
-    return kExitStore;
-  }
-  auto rows = store->devices();
-  if (!rows) {
-    std::fprintf(stderr, "schoolnet-agent: %s\n", rows.error().to_string().c_str());
-    return kExitStore;
-  }
-  std::vector<v1::DeviceSnapshot> devices;
-  for (const auto& r : *rows) {
-    v1::DeviceSnapshot d;
-    if (d.ParseFromString(r.snapshot)) {
-      devices.push_back(std::move(d));
-    }
-  }
-  std::sort(devices.begin(), devices.end(), [](const auto& a, const auto& b) {
-    if (a.pseudonymised() != b.pseudonymised()) {
-      return !a.pseudonymised();
-    }
-    return (a.addresses_size() ? a.addresses(0) : a.device_id()) <
-           (b.addresses_size() ? b.addresses(0) : b.device_id());
-  });
-  if (!device.empty()) {
-    auto it = std::find_if(devices.begin(), devices.end(), [&](const v1::DeviceSnapshot& d) {
-      return d.device_id() == device || d.mac() == device ||
-             std::find(d.addresses().begin(), d.addresses().end(), device) != d.addresses().end();
-    });
-    if (it == devices.end()) {
-      std::fprintf(stderr,
-                   "schoolnet-agent: no device with address, MAC or id '%s' in the inventory\n",
-                   device.c_str());
-      return kExitFailed;
-    }
-    std::cout << json::serialize(device_json(*it)) << "\n";
-    return kExitOk;
-  }
-  if (format == Format::json) {
-    json::array all;
-    for (const auto& d : devices) {
-      all.push_back(device_json(d));
-    }
-    std::cout << json::serialize(all) << "\n";
-    return kExitOk;
-  }
-  if (format == Format::csv) {
-    std::cout << "class,name,addresses,mac,vendor,sys_object_id,services,sources,last_seen\n";
-    for (const auto& d : devices) {
-      std::cout << csv_field(discovery::class_name(d.device_class())) << ','
-                << csv_field(name_of(d)) << ',' << csv_field(joined(d.addresses(), " ")) << ','
-                << csv_field(d.mac()) << ',' << csv_field(d.vendor()) << ','
-                << csv_field(d.sys_object_id()) << ',' << csv_field(service_types(d)) << ','
-                << csv_field(joined(d.sources(), " ")) << ',' << format_utc_ms(d.last_seen_ms())
-                << "\n";
-    }
-    return kExitOk;
-  }
-  std::printf("%-13s %-28s %-16s %-17s %-22s %s\n", "CLASS", "NAME", "ADDRESS", "MAC", "VENDOR",
-              "SOURCES");
-  size_t personal = 0;
-  for (const auto& d : devices) {
-    if (d.pseudonymised()) {
-      ++personal;
-      continue;
-    }
-    std::printf("%-13s %-28.28s %-16s %-17s %-22.22s %s\n", discovery::class_name(d.device_class()),
-                name_of(d).c_str(), d.addresses_size() ? d.addresses(0).c_str() : "-",
-                d.mac().empty() ? "-" : d.mac().c_str(),
-                d.vendor().empty() ? "-" : d.vendor().c_str(), joined(d.sources(), ",").c_str());
-  }
-  std::printf(
-      "%zu devices; %zu more are personal or unidentified devices, kept only as pseudonyms\n",
-      devices.size() - personal, personal);
-  return kExitOk;
-}
-
 int print_status(const config::AgentConfig& config, const Clock& clock, Format format) {
   auto store = open_for_reading(config, clock);
   if (!store) {
@@ -216,6 +33,9 @@ int print_status(const config::AgentConfig& config, const Clock& clock, Format f
     return kExitStore;
   }
   auto a = store->accounting();
+  if (!a && a.error().message.find("no such table") != std::string::npos) {
+    a = store::Accounting{};  // the agent has created the file but not yet its tables
+  }
   if (!a) {
     std::fprintf(stderr, "schoolnet-agent: %s\n", a.error().to_string().c_str());
     return kExitStore;
@@ -227,6 +47,19 @@ int print_status(const config::AgentConfig& config, const Clock& clock, Format f
   const std::string last_ok = state("uplink_last_ok_ms");
   const int64_t last_ok_ms = last_ok.empty() ? 0 : std::stoll(last_ok);
   const std::string last_error = state("uplink_last_error");
+  const std::string last_outcome = state("uplink_last_outcome");
+  // A problem people must fix, as opposed to one that passes (central down, a 503).
+  std::string problem;
+  if (last_outcome == "credentials") {
+    problem = "credentials: central refuses this agent's token (401/403); check central.token";
+  } else if (last_outcome == "endpoint") {
+    problem = "endpoint: central.url does not lead to central's upload endpoint";
+  } else if (last_error.rfind("clock_unsynchronised", 0) == 0) {
+    problem = "clock: the wall clock is not synchronised, so TLS certificates look invalid";
+  } else if (last_error.rfind("proxy", 0) == 0) {
+    problem = "proxy: the HTTPS proxy refused the connection; check central.proxy or https_proxy";
+  }
+  auto flight = store->in_flight();
   const int64_t now = clock.wall_ms();
   const int64_t oldest_age_s = a->oldest_pending_ms > 0 ? (now - a->oldest_pending_ms) / 1000 : 0;
   if (format == Format::json) {
@@ -235,15 +68,28 @@ int print_status(const config::AgentConfig& config, const Clock& clock, Format f
     o["agent_id"] = config.agent_id;
     o["version"] = kAgentVersion;
     o["store"] = config.store.path;
-    o["store_bytes"] = store->file_bytes();
+    o["store_bytes"] = store->file_bytes();  // the database file and its WAL
+    {
+      std::error_code ec;
+      const auto wal = std::filesystem::file_size(config.store.path + "-wal", ec);
+      o["store_wal_bytes"] = ec ? 0 : wal;
+    }
     o["last_upload_ok"] =
         last_ok_ms > 0 ? json::value(format_utc_ms(last_ok_ms)) : json::value(nullptr);
     o["last_upload_ok_ms"] = last_ok_ms;
     o["last_upload_error"] = last_error;
+    o["last_upload_outcome"] = last_outcome;
+    o["upload_problem"] = problem;
     o["clock_synchronised"] = clock.synchronised();
     json::object backlog{{"records", a->pending_records},
                          {"bytes", a->pending_bytes},
                          {"oldest_age_s", oldest_age_s}};
+    if (flight && flight->has_value()) {
+      backlog["in_flight"] =
+          json::object{{"seq", (*flight)->first}, {"records", (*flight)->second}};
+    } else {
+      backlog["in_flight"] = nullptr;
+    }
     o["backlog"] = std::move(backlog);
     json::object evicted;
     for (const auto& [k, v] : a->evicted) {
@@ -264,6 +110,9 @@ int print_status(const config::AgentConfig& config, const Clock& clock, Format f
               last_ok_ms > 0 ? format_utc_ms(last_ok_ms).c_str() : "never");
   if (!last_error.empty()) {
     std::printf("last upload error:      %s\n", last_error.c_str());
+  }
+  if (!problem.empty()) {
+    std::printf("needs attention:        %s\n", problem.c_str());
   }
   std::printf("backlog:                %llu records, %llu bytes, oldest %llds old\n",
               static_cast<unsigned long long>(a->pending_records),

@@ -69,9 +69,33 @@ const std::vector<Spec>& specs() {
        "...or as soon as this many are waiting.", 1, 1'000'000},
 
       {"discovery.snmp_targets", Type::string_list, "", false,
-       "Addresses and IPv4 CIDRs (/16 to /32) to ask over SNMP; empty = the box's own subnets."},
+       "Single addresses are always asked over SNMP in full; IPv4 CIDRs (/16 to /32) are swept "
+       "and whoever answers is asked in full. Empty = sweep the box's own subnets."},
       {"discovery.snmp_communities", Type::string_list, "public", false,
        "SNMP v2c communities tried in order; the one that works is remembered per device."},
+      {"discovery.snmp_v3", Type::table_array, "", false,
+       "SNMPv3 users ([[discovery.snmp_v3]]), tried before the communities."},
+      {"discovery.snmp_v3[].user", Type::string, "", true, "USM user name."},
+      {"discovery.snmp_v3[].auth_protocol",
+       Type::string,
+       "SHA",
+       false,
+       "Authentication.",
+       INT64_MIN,
+       INT64_MAX,
+       {"SHA", "SHA-256"}},
+      {"discovery.snmp_v3[].auth_key", Type::secret, "", true,
+       "Authentication pass phrase (at least 8 characters). Never logged."},
+      {"discovery.snmp_v3[].priv_protocol",
+       Type::string,
+       "AES",
+       false,
+       "Privacy (encryption); none = authNoPriv.",
+       INT64_MIN,
+       INT64_MAX,
+       {"AES", "none"}},
+      {"discovery.snmp_v3[].priv_key", Type::secret, "", false,
+       "Privacy pass phrase (at least 8 characters) unless priv_protocol is none. Never logged."},
       {"discovery.snmp_timeout", Type::duration, "1s", false, "Timeout of one SNMP request.", 100,
        60 * kSecond},
       {"discovery.snmp_retries", Type::integer, "1", false, "Retries of one SNMP request.", 0, 5},
@@ -79,6 +103,16 @@ const std::vector<Spec>& specs() {
        1, 256},
       {"discovery.max_targets", Type::integer, "1024", false,
        "Upper bound on addresses one pass asks, whatever the CIDRs say.", 1, 65'536},
+      {"discovery.sweep_rate", Type::integer, "50", false,
+       "Packets per second of the sweep of subnets (single addresses are asked directly).", 1,
+       10'000},
+      {"discovery.walk_timeout", Type::duration, "20s", false,
+       "Longest one table walk may take before it stops with a partial result.", 1000,
+       600 * kSecond},
+      {"discovery.walk_max_rows", Type::integer, "20000", false,
+       "Most rows one table walk keeps before it stops with a partial result.", 10, 1'000'000},
+      {"discovery.device_timeout", Type::duration, "60s", false,
+       "Longest all of one device's tables may take in a pass.", 1000, 3'600 * kSecond},
       {"discovery.mdns_interfaces", Type::string_list, "", false,
        "Interfaces to browse mDNS/DNS-SD on; empty = every non-loopback interface with IPv4."},
       {"discovery.mdns_wait", Type::duration, "3s", false,
@@ -290,10 +324,10 @@ Result<AgentConfig> parse(std::string_view toml_text, std::string_view file_name
   c.agent_id = doc.str("agent_id");
   c.log_level = doc.str("log_level");
   c.health_interval_ms = doc.num("health_interval");
-  if (!valid_identifier(c.school_id)) {
+  if (doc.has("school_id") && !valid_identifier(c.school_id)) {
     bad("school_id", "must be 1-128 letters, digits, '-', '_' or '.'");
   }
-  if (!valid_identifier(c.agent_id)) {
+  if (doc.has("agent_id") && !valid_identifier(c.agent_id)) {
     bad("agent_id", "must be 1-128 letters, digits, '-', '_' or '.'");
   }
 
@@ -301,12 +335,12 @@ Result<AgentConfig> parse(std::string_view toml_text, std::string_view file_name
   while (!c.central.url.empty() && c.central.url.back() == '/') {
     c.central.url.pop_back();
   }
-  if (auto u = url_host_port(c.central.url, /*https_only=*/true); !u) {
+  if (auto u = url_host_port(c.central.url, /*https_only=*/true); doc.has("central.url") && !u) {
     bad("central.url", u.error().message);
   }
   c.central.ca_file = doc.str("central.ca_file");
   c.central.token = doc.str("central.token");
-  if (c.central.token.empty()) {
+  if (doc.has("central.token") && c.central.token.empty()) {
     bad("central.token", "must not be empty");
   }
   c.central.proxy = doc.str("central.proxy");
@@ -345,10 +379,33 @@ Result<AgentConfig> parse(std::string_view toml_text, std::string_view file_name
       bad("discovery.snmp_communities[" + std::to_string(i) + "]", "must not be empty");
     }
   }
+  for (size_t i = 0; i < doc.count("discovery.snmp_v3"); ++i) {
+    const std::string p = "discovery.snmp_v3[" + std::to_string(i) + "].";
+    SnmpV3User u;
+    u.user = doc.str(p + "user");
+    u.auth_protocol = doc.str(p + "auth_protocol");
+    u.auth_key = doc.str(p + "auth_key");
+    u.priv_protocol = doc.str(p + "priv_protocol");
+    u.priv_key = doc.str(p + "priv_key");
+    if (u.user.empty()) {
+      bad(p + "user", "must not be empty");
+    }
+    if (u.auth_key.size() < 8) {
+      bad(p + "auth_key", "must be at least 8 characters (RFC 3414)");
+    }
+    if (u.priv_protocol != "none" && u.priv_key.size() < 8) {
+      bad(p + "priv_key", "must be at least 8 characters unless priv_protocol = \"none\"");
+    }
+    c.discovery.snmp_v3.push_back(std::move(u));
+  }
   c.discovery.snmp_timeout_ms = doc.num("discovery.snmp_timeout");
   c.discovery.snmp_retries = doc.num("discovery.snmp_retries");
   c.discovery.snmp_concurrency = doc.num("discovery.snmp_concurrency");
   c.discovery.max_targets = doc.num("discovery.max_targets");
+  c.discovery.sweep_rate = doc.num("discovery.sweep_rate");
+  c.discovery.walk_timeout_ms = doc.num("discovery.walk_timeout");
+  c.discovery.walk_max_rows = doc.num("discovery.walk_max_rows");
+  c.discovery.device_timeout_ms = doc.num("discovery.device_timeout");
   c.discovery.mdns_interfaces = doc.list("discovery.mdns_interfaces");
   c.discovery.mdns_wait_ms = doc.num("discovery.mdns_wait");
   c.discovery.interval_ms = doc.num("discovery.interval");

@@ -55,13 +55,26 @@ struct StoreConfig {
   int64_t commit_records = 1000;
 };
 
+struct SnmpV3User {
+  std::string user;
+  std::string auth_protocol;  // SHA or SHA-256
+  std::string auth_key;
+  std::string priv_protocol;  // AES or none (authNoPriv)
+  std::string priv_key;
+};
+
 struct DiscoveryConfig {
   std::vector<SnmpTarget> snmp_targets;  // empty: the box's own subnets
   std::vector<std::string> snmp_communities;
+  std::vector<SnmpV3User> snmp_v3;  // tried before the communities
   int64_t snmp_timeout_ms = 1000;
   int64_t snmp_retries = 1;
   int64_t snmp_concurrency = 32;
   int64_t max_targets = 1024;
+  int64_t sweep_rate = 50;                   // packets per second
+  int64_t walk_timeout_ms = 20'000;          // one table column
+  int64_t walk_max_rows = 20'000;            // one table column
+  int64_t device_timeout_ms = 60'000;        // every table of one device
   std::vector<std::string> mdns_interfaces;  // empty: every non-loopback interface
   int64_t mdns_wait_ms = 3000;
   int64_t interval_ms = 15 * 60'000;

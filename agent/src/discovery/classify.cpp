@@ -152,6 +152,18 @@ const Classifier& Classifier::builtin() {
   return c;
 }
 
+std::vector<std::string> Classifier::oid_roots() const {
+  std::vector<std::string> out;
+  for (const Rule& r : rules_) {
+    for (const auto& o : r.has_oid) {
+      if (std::find(out.begin(), out.end(), o) == out.end()) {
+        out.push_back(o);
+      }
+    }
+  }
+  return out;
+}
+
 Classification Classifier::classify(const DeviceFacts& f) const {
   for (const Rule& r : rules_) {
     auto hit = [&](const std::string& evidence) {

@@ -37,6 +37,8 @@ class Classifier {
 
   Classification classify(const DeviceFacts& facts) const;
   size_t rule_count() const { return rules_.size(); }
+  // Every has_oid root the rules mention: discovery checks these for presence.
+  std::vector<std::string> oid_roots() const;
 
  private:
   struct Rule {

@@ -20,6 +20,7 @@ struct Builder {
   bool snmp_answered = false;
   bool explicit_target = false;
   DeviceFacts facts;
+  const DeviceDetails* details = nullptr;
 };
 
 void add_source(Builder& b, const std::string& s) {
@@ -56,6 +57,124 @@ void apply_snmp(Builder& b, const SnmpSystem& s) {
   }
   b.facts.sys_object_id = b.snap.sys_object_id();
   b.facts.sys_descr = b.snap.sys_descr();
+}
+
+const char* supply_type_name(int t) {
+  // Printer-MIB PrtMarkerSuppliesTypeTC, the values printers in schools report.
+  switch (t) {
+    case 3:
+      return "toner";
+    case 4:
+      return "waste_toner";
+    case 5:
+      return "ink";
+    case 6:
+      return "ink_cartridge";
+    case 8:
+      return "waste_ink";
+    case 9:
+      return "opc";
+    case 10:
+      return "developer";
+    case 15:
+      return "fuser";
+    case 18:
+      return "transfer_unit";
+    case 20:
+      return "toner_cartridge";
+    case 21:
+      return "fuser_oil";
+    default:
+      return "other";
+  }
+}
+
+// Interfaces kept in a snapshot; a stack of 1,300 ports sends its first ports and the count.
+constexpr size_t kMaxInterfaces = 1024;
+
+void apply_details(Builder& b, const DeviceDetails& d) {
+  b.details = &d;
+  v1::DeviceSnapshot& s = b.snap;
+  for (const InterfaceRow& row : d.interfaces) {
+    if (static_cast<size_t>(s.interfaces_size()) >= kMaxInterfaces) {
+      break;
+    }
+    auto* i = s.add_interfaces();
+    i->set_if_index(row.index);
+    i->set_name(safe(row.name));
+    i->set_descr(safe(row.descr));
+    i->set_alias(safe(row.alias));
+    i->set_type(row.type);
+    i->set_speed_bps(row.speed_bps);
+    i->set_admin_status(row.admin_status);
+    i->set_oper_status(row.oper_status);
+    if (row.mac.size() == 6) {
+      i->set_mac(format_mac(row.mac));
+    }
+    i->set_in_octets(row.in_octets);
+    i->set_out_octets(row.out_octets);
+    i->set_in_errors(row.in_errors);
+    i->set_out_errors(row.out_errors);
+  }
+  if (s.if_number() < 0 && !d.interfaces.empty()) {
+    s.set_if_number(static_cast<int32_t>(std::min<size_t>(d.interfaces.size(), INT32_MAX)));
+  }
+  s.set_model(safe(d.entity.model));
+  s.set_serial(safe(d.entity.serial));
+  s.set_firmware(safe(d.entity.firmware));
+  s.set_hardware_revision(safe(d.entity.hardware_revision));
+  s.set_manufacturer(safe(d.entity.manufacturer));
+  if (d.printer) {
+    for (const Supply& sup : d.printer->supplies) {
+      auto* p = s.add_supplies();
+      p->set_description(safe(sup.description));
+      p->set_type(supply_type_name(sup.type));
+      p->set_level(static_cast<int32_t>(std::clamp<int64_t>(sup.level, INT32_MIN, INT32_MAX)));
+      p->set_max_capacity(
+          static_cast<int32_t>(std::clamp<int64_t>(sup.max_capacity, INT32_MIN, INT32_MAX)));
+      // -1 other, -2 unknown, -3 "some remaining": no percentage can be computed from those.
+      p->set_percent(
+          sup.level >= 0 && sup.max_capacity > 0
+              ? static_cast<int32_t>(std::min<int64_t>(100, sup.level * 100 / sup.max_capacity))
+              : -1);
+    }
+    if (d.printer->page_count >= 0) {
+      s.set_page_count(d.printer->page_count);
+    }
+    s.set_printer_status(d.printer->status);
+  }
+  if (d.ups) {
+    auto* u = s.mutable_ups();
+    u->set_battery_status(d.ups->battery_status);
+    if (d.ups->charge_percent >= 0) {
+      u->set_charge_percent(static_cast<int32_t>(std::min<int64_t>(d.ups->charge_percent, 100)));
+    }
+    if (d.ups->runtime_minutes >= 0) {
+      u->set_runtime_minutes(
+          static_cast<int32_t>(std::min<int64_t>(d.ups->runtime_minutes, INT32_MAX)));
+    }
+    u->set_on_battery(d.ups->on_battery);
+  }
+  for (const StorageRow& row : d.storage) {
+    auto* st = s.add_storage();
+    st->set_description(safe(row.description));
+    if (row.size_bytes >= 0) {
+      st->set_size_bytes(row.size_bytes);
+    }
+    if (row.used_bytes >= 0) {
+      st->set_used_bytes(row.used_bytes);
+    }
+  }
+  if (d.cpu_load_percent) {
+    s.set_cpu_load_percent(static_cast<int32_t>(*d.cpu_load_percent));
+  }
+  for (const SnmpProblem& p : d.problems) {
+    auto* e = s.add_walk_errors();
+    e->set_table(p.table);
+    e->set_reason(p.reason);
+    e->set_detail(safe(p.detail));
+  }
+  b.facts.oids_present.insert(b.facts.oids_present.end(), d.present.begin(), d.present.end());
 }
 
 void apply_mdns(Builder& b, const MdnsHost& h) {
@@ -105,6 +224,26 @@ void pseudonymise(v1::DeviceSnapshot& s, const std::string& key, const std::stri
   s = std::move(kept);
 }
 
+std::string port_name(const DeviceDetails& d, uint32_t if_index, uint32_t bridge_port) {
+  for (const InterfaceRow& i : d.interfaces) {
+    if (i.index == if_index) {
+      return safe(!i.name.empty() ? i.name : i.descr);
+    }
+  }
+  return if_index ? "ifIndex " + std::to_string(if_index)
+                  : "bridge port " + std::to_string(bridge_port);
+}
+
+std::string lldp_port(const LldpNeighbour& n) {
+  if (n.port_subtype == 3 && n.port_id.size() == 6) {
+    return format_mac(n.port_id);  // macAddress
+  }
+  if (!n.port_id.empty() && is_clean_text(n.port_id)) {
+    return safe(n.port_id);
+  }
+  return !n.port_description.empty() ? safe(n.port_description) : to_hex(n.port_id);
+}
+
 }  // namespace
 
 std::string pseudonym(const std::string& key, const std::string& value) {
@@ -115,10 +254,24 @@ std::string pseudonym(const std::string& key, const std::string& value) {
   return "anon:" + to_hex(std::span<const uint8_t>(digest, 8));
 }
 
-std::vector<v1::DeviceSnapshot> merge(const Observations& obs, const MergeOptions& options) {
-  std::map<std::string, std::string> mac_of;  // address -> raw MAC
+MergeResult merge(const Observations& obs, const MergeOptions& options) {
+  // Link-layer addresses: the box's own neighbour table first, then the ARP tables routers and
+  // layer-3 switches gave us (the only way to see devices on other VLANs).
+  std::map<std::string, std::string> mac_of;      // address -> raw MAC
+  std::map<std::string, std::string> arp_source;  // address -> "arp:<router>"
   for (const Neighbour& n : obs.neighbours) {
     mac_of[n.address] = n.mac;
+  }
+  std::map<std::string, std::string> name_of_router;
+  for (const SnmpSystem& s : obs.snmp) {
+    name_of_router[s.address] =
+        s.sys_name.empty() || !is_clean_text(s.sys_name) ? s.address : safe(s.sys_name);
+  }
+  for (const auto& [router, d] : obs.details) {
+    for (const ArpEntry& e : d.arp) {
+      mac_of.emplace(e.address, e.mac);
+      arp_source.emplace(e.address, "arp:" + name_of_router[router]);
+    }
   }
   std::map<std::string, Builder> devices;      // identity -> device
   std::map<std::string, std::string> by_addr;  // address -> identity
@@ -130,7 +283,6 @@ std::vector<v1::DeviceSnapshot> merge(const Observations& obs, const MergeOption
         return devices[it->second];
       }
     }
-    std::string id;
     std::string mac;
     for (const auto& a : addresses) {
       auto m = mac_of.find(a);
@@ -139,7 +291,7 @@ std::vector<v1::DeviceSnapshot> merge(const Observations& obs, const MergeOption
         break;
       }
     }
-    id = !mac.empty() ? "mac:" + format_mac(mac) : "addr:" + addresses.front();
+    const std::string id = !mac.empty() ? "mac:" + format_mac(mac) : "addr:" + addresses.front();
     Builder& b = devices[id];
     if (b.snap.device_id().empty()) {
       b.snap.set_device_id(id);
@@ -156,6 +308,10 @@ std::vector<v1::DeviceSnapshot> merge(const Observations& obs, const MergeOption
     Builder& b = device_for({s.address});
     b.explicit_target = b.explicit_target || obs.explicit_targets.count(s.address) > 0;
     apply_snmp(b, s);
+    auto d = obs.details.find(s.address);
+    if (d != obs.details.end()) {
+      apply_details(b, d->second);
+    }
   }
   for (const MdnsHost& h : obs.mdns) {
     std::vector<std::string> addrs = h.addresses;
@@ -169,6 +325,11 @@ std::vector<v1::DeviceSnapshot> merge(const Observations& obs, const MergeOption
     add_source(b, "neighbour");
     b.addresses.insert(n.address);
   }
+  for (const auto& [addr, source] : arp_source) {
+    Builder& b = device_for({addr});
+    add_source(b, source);
+    b.addresses.insert(addr);
+  }
   std::set<std::string> macs;
   for (auto& [id, b] : devices) {
     if (!b.mac.empty()) {
@@ -178,7 +339,8 @@ std::vector<v1::DeviceSnapshot> merge(const Observations& obs, const MergeOption
   const auto vendors =
       options.oui ? options.oui->lookup(macs) : std::map<std::string, std::string>{};
 
-  std::vector<v1::DeviceSnapshot> out;
+  // Classify, and decide who is reported in full.
+  std::map<std::string, std::string> final_id;  // raw MAC -> the id the device leaves with
   for (auto& [id, b] : devices) {
     v1::DeviceSnapshot& s = b.snap;
     if (!b.mac.empty()) {
@@ -205,6 +367,7 @@ std::vector<v1::DeviceSnapshot> merge(const Observations& obs, const MergeOption
       c = {v1::DEVICE_CLASS_ROUTER, "the box's default gateway"};
     }
     s.set_device_class(c.device_class);
+    s.set_classified_by(c.evidence);
     s.set_first_seen_ms(options.now_ms);
     s.set_last_seen_ms(options.now_ms);
     // Devices that answer SNMP, that the LA listed by address, or that the rules call
@@ -217,7 +380,106 @@ std::vector<v1::DeviceSnapshot> merge(const Observations& obs, const MergeOption
       s.set_first_seen_ms(options.now_ms);
       s.set_last_seen_ms(options.now_ms);
     }
-    out.push_back(std::move(s));
+    if (!b.mac.empty()) {
+      final_id[b.mac] = s.device_id();
+    }
+  }
+
+  MergeResult out;
+  // Where each device is plugged in: of every switch port its MAC was learned on, the one with
+  // the fewest MACs behind it (an access port, not an uplink that carries the whole school).
+  struct Placement {
+    const Builder* sw = nullptr;
+    const FdbEntry* entry = nullptr;
+    size_t macs_on_port = SIZE_MAX;
+  };
+  std::map<std::pair<const Builder*, uint32_t>, size_t> port_load;
+  for (const auto& [id, b] : devices) {
+    if (b.details) {
+      for (const FdbEntry& e : b.details->fdb) {
+        ++port_load[{&b, e.bridge_port}];
+      }
+    }
+  }
+  std::map<std::string, Placement> placement;  // raw MAC -> best place
+  for (const auto& [id, b] : devices) {
+    if (!b.details) {
+      continue;
+    }
+    for (const FdbEntry& e : b.details->fdb) {
+      if (e.mac == b.mac) {
+        continue;  // the switch itself
+      }
+      const size_t load = port_load[{&b, e.bridge_port}];
+      Placement& p = placement[e.mac];
+      if (load < p.macs_on_port) {
+        p = {&b, &e, load};
+      }
+    }
+  }
+  for (auto& [id, b] : devices) {
+    auto it = b.mac.empty() ? placement.end() : placement.find(b.mac);
+    if (it == placement.end()) {
+      continue;
+    }
+    const Placement& p = it->second;
+    const std::string port = port_name(*p.sw->details, p.entry->if_index, p.entry->bridge_port);
+    if (!b.snap.pseudonymised()) {
+      auto* up = b.snap.mutable_uplink();
+      up->set_switch_device_id(p.sw->snap.device_id());
+      up->set_switch_name(p.sw->snap.sys_name().empty() ? p.sw->snap.device_id()
+                                                        : p.sw->snap.sys_name());
+      up->set_port(port);
+      up->set_if_index(p.entry->if_index);
+      up->set_vlan(p.entry->vlan);
+    }
+    v1::TopologyLink link;
+    link.set_from_device_id(b.snap.device_id());
+    link.set_to_device_id(p.sw->snap.device_id());
+    link.set_to_port(port);
+    link.set_source("fdb");
+    out.links.push_back(std::move(link));
+  }
+  // LLDP: switch-to-switch (and AP) links, by chassis MAC when it is an inventoried device.
+  std::map<std::string, std::string> id_by_name;
+  for (const auto& [id, b] : devices) {
+    if (!b.snap.pseudonymised() && !b.snap.sys_name().empty()) {
+      id_by_name[b.snap.sys_name()] = b.snap.device_id();
+    }
+  }
+  for (const auto& [id, b] : devices) {
+    if (!b.details || b.snap.pseudonymised()) {
+      continue;
+    }
+    for (const LldpNeighbour& n : b.details->lldp) {
+      // A neighbour that is not in the inventory is named by its LLDP system name, or else by
+      // a pseudonym: a raw MAC address never leaves the box for a device we cannot classify.
+      std::string to;
+      if (n.chassis_subtype == 4 && n.chassis_id.size() == 6) {
+        auto f = final_id.find(n.chassis_id);
+        if (f != final_id.end()) {
+          to = f->second;
+        }
+      }
+      if (to.empty() && !n.sys_name.empty()) {
+        auto f = id_by_name.find(safe(n.sys_name));
+        to = f != id_by_name.end() ? f->second : "lldp:" + safe(n.sys_name);
+      }
+      if (to.empty()) {
+        to = pseudonym(options.pseudonym_key, n.chassis_id);
+      }
+      v1::TopologyLink link;
+      link.set_from_device_id(b.snap.device_id());
+      link.set_from_port(
+          safe(!n.local_port_name.empty() ? n.local_port_name : std::to_string(n.local_port)));
+      link.set_to_device_id(to);
+      link.set_to_port(lldp_port(n));
+      link.set_source("lldp");
+      out.links.push_back(std::move(link));
+    }
+  }
+  for (auto& [id, b] : devices) {
+    out.devices.push_back(std::move(b.snap));
   }
   return out;
 }

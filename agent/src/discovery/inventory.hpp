@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -13,13 +14,15 @@
 #include "discovery/netinfo.hpp"
 #include "discovery/oui.hpp"
 #include "discovery/snmp_device.hpp"
+#include "discovery/snmp_tables.hpp"
 #include "schoolnet/v1/telemetry.pb.h"
 
 namespace schoolnet::discovery {
 
 struct Observations {
-  std::vector<SnmpSystem> snmp;            // answered, or configured explicitly
-  std::set<std::string> explicit_targets;  // single addresses the configuration names
+  std::vector<SnmpSystem> snmp;                  // answered, or configured explicitly
+  std::map<std::string, DeviceDetails> details;  // address -> the tables read from it
+  std::set<std::string> explicit_targets;        // single addresses the configuration names
   std::vector<MdnsHost> mdns;
   std::vector<Neighbour> neighbours;
   std::string gateway;
@@ -32,9 +35,15 @@ struct MergeOptions {
   int64_t now_ms = 0;
 };
 
+struct MergeResult {
+  std::vector<v1::DeviceSnapshot> devices;
+  std::vector<v1::TopologyLink> links;  // LLDP neighbours and forwarding-table placements
+};
+
 // One snapshot per device. End-user and unidentified devices come out pseudonymised: a keyed
-// hash as identity, no MAC, no addresses, no host or instance names.
-std::vector<v1::DeviceSnapshot> merge(const Observations& obs, const MergeOptions& options);
+// hash as identity, no MAC, no addresses, no host or instance names; links never name a MAC
+// that is not an inventoried device.
+MergeResult merge(const Observations& obs, const MergeOptions& options);
 
 // "anon:" + the first 16 hex digits of HMAC-SHA-256(key, value).
 std::string pseudonym(const std::string& key, const std::string& value);

@@ -10,9 +10,9 @@
 
 namespace schoolnet::discovery {
 
-namespace {
+namespace {}  // namespace
 
-void init_library() {
+void init_netsnmp() {
   static std::once_flag once;
   std::call_once(once, [] {
     // No MIB files (we use numeric OIDs only), no config files read, nothing persisted to
@@ -28,6 +28,22 @@ void init_library() {
     snmp_disable_log();
     init_snmp("schoolnet-agent");
   });
+}
+
+namespace {
+
+std::mutex& v3_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+// Forgets every engine's boots and time and every localized USM user.
+void reset_usm_state() {
+  free_etimelist();
+  while (struct usmUser* u = usm_get_userList()) {
+    usm_remove_user(u);
+    usm_free_user(u);
+  }
 }
 
 VarType map_type(u_char t) {
@@ -115,8 +131,14 @@ using PduPtr = std::unique_ptr<netsnmp_pdu, PduDeleter>;
 
 class NetSnmpSession final : public SnmpSession {
  public:
-  explicit NetSnmpSession(void* handle) : handle_(handle) {}
-  ~NetSnmpSession() override { snmp_sess_close(handle_); }
+  NetSnmpSession(void* handle, std::unique_lock<std::mutex> v3_lock)
+      : handle_(handle), v3_lock_(std::move(v3_lock)) {}
+  ~NetSnmpSession() override {
+    snmp_sess_close(handle_);
+    if (v3_lock_.owns_lock()) {
+      reset_usm_state();  // leave nothing of this device for the next one
+    }
+  }
 
   Result<std::vector<VarBind>> get(const std::vector<Oid>& oids) override {
     return request(SNMP_MSG_GET, oids, 0);
@@ -186,13 +208,14 @@ class NetSnmpSession final : public SnmpSession {
   }
 
   void* handle_;
+  std::unique_lock<std::mutex> v3_lock_;
 };
 
 }  // namespace
 
 Result<std::unique_ptr<SnmpSession>> open_netsnmp(const SessionOptions& options,
                                                   const Credential& credential) {
-  init_library();
+  init_netsnmp();
   netsnmp_session s;
   snmp_sess_init(&s);
   const std::string peer = "udp:" + options.address + ":" + std::to_string(options.port);
@@ -208,15 +231,54 @@ Result<std::unique_ptr<SnmpSession>> open_netsnmp(const SessionOptions& options,
       s.version = SNMP_VERSION_2c;
       break;
     case SnmpVersion::v3:
-      return make_error("unsupported", "SNMPv3 is not supported yet");
+      s.version = SNMP_VERSION_3;
+      break;
+  }
+  std::unique_lock<std::mutex> v3_lock;
+  std::string user = credential.user;
+  if (credential.version == SnmpVersion::v3) {
+    // net-snmp keeps engine boots/time and localized users in process-wide lists keyed by
+    // engine ID. Devices that share an engine ID, or one that rebooted with its boots back at
+    // zero, would corrupt each other's entries; so v3 sessions run one at a time, each on a
+    // clean slate that it discovers for itself.
+    v3_lock = std::unique_lock<std::mutex>(v3_mutex());
+    reset_usm_state();
+    s.securityName = user.data();
+    s.securityNameLen = user.size();
+    const bool sha256 = credential.auth_protocol == "SHA-256";
+    s.securityAuthProto = sha256 ? usmHMAC192SHA256AuthProtocol : usmHMACSHA1AuthProtocol;
+    s.securityAuthProtoLen =
+        sha256 ? OID_LENGTH(usmHMAC192SHA256AuthProtocol) : OID_LENGTH(usmHMACSHA1AuthProtocol);
+    s.securityAuthKeyLen = USM_AUTH_KU_LEN;
+    if (generate_Ku(s.securityAuthProto, static_cast<u_int>(s.securityAuthProtoLen),
+                    reinterpret_cast<const u_char*>(credential.auth_key.data()),
+                    credential.auth_key.size(), s.securityAuthKey,
+                    &s.securityAuthKeyLen) != SNMPERR_SUCCESS) {
+      return make_error("auth", "cannot derive the SNMPv3 authentication key");
+    }
+    s.securityLevel = SNMP_SEC_LEVEL_AUTHNOPRIV;
+    if (!credential.priv_protocol.empty() && credential.priv_protocol != "none") {
+      s.securityLevel = SNMP_SEC_LEVEL_AUTHPRIV;
+      s.securityPrivProto = usmAESPrivProtocol;
+      s.securityPrivProtoLen = OID_LENGTH(usmAESPrivProtocol);
+      s.securityPrivKeyLen = USM_PRIV_KU_LEN;
+      if (generate_Ku(s.securityAuthProto, static_cast<u_int>(s.securityAuthProtoLen),
+                      reinterpret_cast<const u_char*>(credential.priv_key.data()),
+                      credential.priv_key.size(), s.securityPrivKey,
+                      &s.securityPrivKeyLen) != SNMPERR_SUCCESS) {
+        return make_error("auth", "cannot derive the SNMPv3 privacy key");
+      }
+    }
   }
   s.community = reinterpret_cast<u_char*>(community.data());
   s.community_len = community.size();
   void* handle = snmp_sess_open(&s);
   if (!handle) {
-    return make_error("internal", "cannot open an SNMP session to " + options.address);
+    // For v3 the open already talked to the device (engine ID discovery): no answer lands here.
+    return make_error(credential.version == SnmpVersion::v3 ? "timeout" : "internal",
+                      "cannot open an SNMP session to " + options.address);
   }
-  return std::unique_ptr<SnmpSession>(std::make_unique<NetSnmpSession>(handle));
+  return std::unique_ptr<SnmpSession>(std::make_unique<NetSnmpSession>(handle, std::move(v3_lock)));
 }
 
 }  // namespace schoolnet::discovery

@@ -3,11 +3,14 @@
 #include <arpa/inet.h>
 #include <atomic>
 #include <chrono>
+#include <iterator>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
 #include "core/log.hpp"
+#include "discovery/sweep.hpp"
 
 namespace schoolnet::discovery {
 
@@ -27,34 +30,115 @@ int64_t steady_ms() {
       .count();
 }
 
+struct QueryContext {
+  const config::DiscoveryConfig& cfg;
+  const PassOptions& options;
+  const std::vector<Credential>& credentials;
+  const SessionOpener& opener;
+};
+
+struct DeviceOutcome {
+  SnmpSystem system;
+  DeviceDetails details;
+  std::optional<WalkTuning> tuning;
+};
+
+// Asks every address in full (system group, then the tables), many at once.
+std::vector<DeviceOutcome> query_devices(const std::vector<std::string>& addresses,
+                                         const std::map<std::string, int>& preferred,
+                                         const QueryContext& ctx,
+                                         std::vector<std::string>& problems) {
+  std::vector<DeviceOutcome> out(addresses.size());
+  std::mutex mu;
+  std::atomic<size_t> next{0};
+  const size_t workers =
+      std::min<size_t>(static_cast<size_t>(ctx.cfg.snmp_concurrency), addresses.size());
+  std::vector<std::thread> pool;
+  for (size_t w = 0; w < workers && !ctx.credentials.empty(); ++w) {
+    pool.emplace_back([&] {
+      for (size_t i = next++; i < addresses.size(); i = next++) {
+        DeviceOutcome& o = out[i];
+        DeviceQueryOptions q;
+        q.session.address = addresses[i];
+        q.session.timeout_ms = ctx.cfg.snmp_timeout_ms;
+        q.session.retries = static_cast<int>(ctx.cfg.snmp_retries);
+        q.credentials = ctx.credentials;
+        auto pref = preferred.find(addresses[i]);
+        q.preferred_credential = pref == preferred.end() ? -1 : pref->second;
+        try {
+          o.system = query_system(q, ctx.opener);
+          if (!o.system.responded) {
+            continue;
+          }
+          // The tables, over a session with the credential that answered.
+          WalkTuning tuning;
+          if (auto t = ctx.options.tuning.find(addresses[i]); t != ctx.options.tuning.end()) {
+            tuning = t->second;
+          }
+          auto session = ctx.opener(
+              q.session, ctx.credentials[static_cast<size_t>(o.system.credential_index)]);
+          if (session) {
+            TableOptions to;
+            to.presence_roots = ctx.options.presence_roots;
+            to.budget.max_ms = ctx.cfg.walk_timeout_ms;
+            to.budget.max_rows = static_cast<size_t>(ctx.cfg.walk_max_rows);
+            to.device_budget_ms = ctx.cfg.device_timeout_ms;
+            o.details = collect_details(**session, tuning, to);
+          }
+          o.tuning = tuning;
+        } catch (const std::exception& e) {
+          // A library failure on one device must not end the pass.
+          o.system.address = addresses[i];
+          o.system.error = "internal";
+          std::lock_guard lock(mu);
+          problems.push_back(addresses[i] + ": " + e.what());
+        }
+      }
+    });
+  }
+  for (auto& t : pool) {
+    t.join();
+  }
+  return out;
+}
+
 }  // namespace
 
-std::vector<std::string> expand_targets(const config::DiscoveryConfig& cfg,
-                                        std::vector<std::string>* problems) {
-  std::vector<config::SnmpTarget> targets = cfg.snmp_targets;
-  if (targets.empty()) {
+Targets expand_targets(const config::DiscoveryConfig& cfg, std::vector<std::string>* problems) {
+  Targets out;
+  std::vector<config::SnmpTarget> subnets;
+  std::set<uint32_t> seen;
+  for (const auto& t : cfg.snmp_targets) {
+    if (t.first == t.last) {
+      if (seen.insert(t.first).second) {
+        out.explicit_addresses.push_back(ipv4_text(t.first));
+      }
+    } else {
+      subnets.push_back(t);
+    }
+  }
+  if (cfg.snmp_targets.empty()) {
     for (const LocalInterface& li : local_interfaces()) {
       // Never sweep more than a /22 by default, whatever netmask the school uses.
       const int len = std::max(li.prefix_len, 22);
       auto t = config::parse_target(li.address + "/" + std::to_string(len));
       if (t) {
-        targets.push_back(*t);
+        subnets.push_back(*t);
       }
     }
   }
-  std::vector<std::string> out;
-  std::set<uint32_t> seen;
-  for (const auto& t : targets) {
+  for (const auto& t : subnets) {
     for (uint64_t a = t.first; a <= t.last; ++a) {
-      if (static_cast<int64_t>(out.size()) >= cfg.max_targets) {
+      if (static_cast<int64_t>(out.sweep.size() + out.explicit_addresses.size()) >=
+          cfg.max_targets) {
         if (problems) {
           problems->push_back("more than discovery.max_targets=" + std::to_string(cfg.max_targets) +
-                              " addresses to ask; the rest were skipped");
+                              " addresses to cover; the rest were skipped");
         }
         return out;
       }
       if (seen.insert(static_cast<uint32_t>(a)).second) {
-        out.push_back(ipv4_text(static_cast<uint32_t>(a)));
+        out.sweep.push_back(ipv4_text(static_cast<uint32_t>(a)));
       }
     }
   }
@@ -65,17 +149,21 @@ PassResult run_pass(const PassOptions& options) {
   PassResult result;
   const int64_t start = steady_ms();
   const config::DiscoveryConfig& cfg = options.config;
-  const std::vector<std::string> targets = expand_targets(cfg, &result.problems);
-  result.snmp_targets = targets.size();
-  std::set<std::string> explicit_targets;
-  for (const auto& t : cfg.snmp_targets) {
-    if (t.first == t.last) {
-      explicit_targets.insert(t.text);
-    }
-  }
+  const Targets covered = expand_targets(cfg, &result.problems);
+  std::set<std::string> explicit_targets(covered.explicit_addresses.begin(),
+                                         covered.explicit_addresses.end());
   result.observations.explicit_targets = explicit_targets;
-
   std::vector<Credential> credentials;
+  for (const config::SnmpV3User& u : cfg.snmp_v3) {
+    Credential cred;
+    cred.version = SnmpVersion::v3;
+    cred.user = u.user;
+    cred.auth_protocol = u.auth_protocol;
+    cred.auth_key = u.auth_key;
+    cred.priv_protocol = u.priv_protocol;
+    cred.priv_key = u.priv_key;
+    credentials.push_back(cred);
+  }
   for (const std::string& c : cfg.snmp_communities) {
     Credential cred;
     cred.version = SnmpVersion::v2c;
@@ -93,43 +181,52 @@ PassResult run_pass(const PassOptions& options) {
     mdns = browse_mdns(b);
   });
 
-  std::mutex mu;
-  std::atomic<size_t> next{0};
-  std::vector<SnmpSystem> systems(targets.size());
-  const size_t workers =
-      std::min<size_t>(static_cast<size_t>(cfg.snmp_concurrency), targets.size());
-  std::vector<std::thread> pool;
-  for (size_t w = 0; w < workers && !credentials.empty(); ++w) {
-    pool.emplace_back([&] {
-      for (size_t i = next++; i < targets.size(); i = next++) {
-        DeviceQueryOptions q;
-        q.session.address = targets[i];
-        q.session.timeout_ms = cfg.snmp_timeout_ms;
-        q.session.retries = static_cast<int>(cfg.snmp_retries);
-        q.credentials = credentials;
-        auto pref = options.preferred_credential.find(targets[i]);
-        q.preferred_credential = pref == options.preferred_credential.end() ? -1 : pref->second;
-        try {
-          systems[i] = query_system(q, opener);
-        } catch (const std::exception& e) {
-          // A library failure on one device must not end the pass.
-          systems[i].address = targets[i];
-          systems[i].error = "internal";
-          std::lock_guard lock(mu);
-          result.problems.push_back(targets[i] + ": " + e.what());
-        }
-      }
+  // Single addresses are asked at once, while the sweep of the subnets runs beside them;
+  // whoever answers the sweep is asked in full afterwards, with the community that worked.
+  QueryContext ctx{cfg, options, credentials, opener};
+  SweepResult sw;
+  std::thread sweep_thread;
+  if (!covered.sweep.empty()) {
+    sweep_thread = std::thread([&] {
+      SweepOptions so;
+      so.addresses = covered.sweep;
+      so.communities = cfg.snmp_communities;
+      so.packets_per_second = cfg.sweep_rate;
+      sw = sweep(so);
     });
   }
-  for (auto& t : pool) {
-    t.join();
+  std::vector<DeviceOutcome> outcomes =
+      query_devices(covered.explicit_addresses, options.preferred_credential, ctx, result.problems);
+  if (sweep_thread.joinable()) {
+    sweep_thread.join();
+    result.swept = covered.sweep.size();
+    result.sweep_responders = sw.responders.size();
+    if (!sw.error.empty()) {
+      result.problems.push_back("sweep: " + sw.error);
+    }
+    std::vector<std::string> found;
+    std::map<std::string, int> preferred = options.preferred_credential;
+    for (const auto& [addr, community] : sw.responders) {
+      if (!explicit_targets.count(addr)) {
+        found.push_back(addr);
+        preferred[addr] = static_cast<int>(cfg.snmp_v3.size()) + community;
+      }
+    }
+    auto more = query_devices(found, preferred, ctx, result.problems);
+    std::move(more.begin(), more.end(), std::back_inserter(outcomes));
   }
   mdns_thread.join();
+  result.snmp_targets = outcomes.size();
 
-  for (SnmpSystem& s : systems) {
+  for (DeviceOutcome& o : outcomes) {
+    SnmpSystem& s = o.system;
     if (s.responded) {
       ++result.snmp_answered;
       result.credential_used[s.address] = s.credential_index;
+      result.observations.details[s.address] = std::move(o.details);
+    }
+    if (o.tuning) {
+      result.tuning[s.address] = *o.tuning;
     }
     if (s.responded || explicit_targets.count(s.address)) {
       result.observations.snmp.push_back(std::move(s));

@@ -11,28 +11,39 @@
 #include "config/agent_config.hpp"
 #include "discovery/inventory.hpp"
 #include "discovery/snmp_device.hpp"
+#include "discovery/snmp_walk.hpp"
 
 namespace schoolnet::discovery {
 
 struct PassOptions {
   config::DiscoveryConfig config;
   std::map<std::string, int> preferred_credential;  // address -> credential index that worked
+  std::map<std::string, WalkTuning> tuning;         // address -> how walking it went last time
+  std::vector<Oid> presence_roots;                  // MIB roots classification asks about
   SessionOpener opener;                             // default: net-snmp
 };
 
 struct PassResult {
   Observations observations;
   std::map<std::string, int> credential_used;
+  std::map<std::string, WalkTuning> tuning;
   std::vector<std::string> problems;
-  size_t snmp_targets = 0;
+  size_t snmp_targets = 0;  // addresses asked in full
   size_t snmp_answered = 0;
+  size_t swept = 0;  // addresses swept
+  size_t sweep_responders = 0;
   int64_t duration_ms = 0;
 };
 
-// The addresses a pass asks: configured targets (CIDRs expanded) or, when none are configured,
-// the box's own subnets; at most `max_targets`.
-std::vector<std::string> expand_targets(const config::DiscoveryConfig& config,
-                                        std::vector<std::string>* problems);
+struct Targets {
+  std::vector<std::string> explicit_addresses;  // single addresses: always asked in full
+  std::vector<std::string> sweep;               // CIDRs expanded: swept first
+};
+
+// The addresses a pass covers: configured single addresses, and the configured subnets (or,
+// when nothing is configured, the box's own subnets, at most a /22 each) to sweep; at most
+// `max_targets` in all.
+Targets expand_targets(const config::DiscoveryConfig& config, std::vector<std::string>* problems);
 
 PassResult run_pass(const PassOptions& options);
 

@@ -86,6 +86,10 @@ class SnmpSession {
   virtual Result<std::vector<VarBind>> get_bulk(const Oid& oid, int max_repetitions) = 0;
 };
 
+// Initialises net-snmp once per process: numeric OIDs only, no MIB or config files read,
+// nothing persisted under /var/lib/snmp. Every user of the library calls this first.
+void init_netsnmp();
+
 // Opens a net-snmp session. net-snmp's library is initialised once per process on first use.
 Result<std::unique_ptr<SnmpSession>> open_netsnmp(const SessionOptions& options,
                                                   const Credential& credential);

@@ -69,12 +69,7 @@ const char* type_name(VarType t) {
 void take(SnmpSystem& sys, const VarBind& v) {
   const char* column = name_of(v.oid);
   if (v.is_exception()) {
-    if (v.oid != kIfNumber && v.type != VarType::no_such_object) {
-      sys.problems.push_back(
-          {"system", v.type == VarType::no_such_instance ? "no_such_instance" : "end_of_mib_view",
-           column});
-    }
-    return;
+    return;  // the object is simply absent (sysLocation and sysContact often are)
   }
   auto wrong = [&](const char* expected) {
     sys.problems.push_back(

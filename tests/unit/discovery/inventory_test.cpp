@@ -62,7 +62,7 @@ TEST(Inventory, MergesSnmpMdnsAndNeighboursIntoOneDevicePerMac) {
   obs.snmp = {printer_snmp()};
   obs.mdns = {printer_mdns()};
   obs.neighbours = {nb("10.0.0.20", "00:1b:a9:6e:40:12")};
-  const auto devices = merge(obs, options());
+  const auto devices = merge(obs, options()).devices;
   ASSERT_EQ(devices.size(), 1u);
   const auto& d = devices[0];
   EXPECT_EQ(d.device_id(), "mac:00:1b:a9:6e:40:12");
@@ -79,7 +79,7 @@ TEST(Inventory, MergesSnmpMdnsAndNeighboursIntoOneDevicePerMac) {
 TEST(Inventory, WithoutAMacTheAddressIsTheIdentity) {
   Observations obs;
   obs.snmp = {printer_snmp()};
-  const auto devices = merge(obs, options());
+  const auto devices = merge(obs, options()).devices;
   ASSERT_EQ(devices.size(), 1u);
   EXPECT_EQ(devices[0].device_id(), "addr:10.0.0.20");
 }
@@ -88,7 +88,7 @@ TEST(Inventory, EndUserDevicesLeaveOnlyAsPseudonyms) {
   Observations obs;
   obs.mdns = {laptop_mdns()};
   obs.neighbours = {nb("10.0.0.77", "f0:18:98:11:22:33"), nb("10.0.0.78", "3a:11:22:33:44:55")};
-  const auto devices = merge(obs, options());
+  const auto devices = merge(obs, options()).devices;
   ASSERT_EQ(devices.size(), 2u);
   for (const auto& d : devices) {
     EXPECT_TRUE(d.pseudonymised());
@@ -119,7 +119,7 @@ TEST(Inventory, OddBytesFromDevicesAreMadeSafeAndTheRawFormKept) {
       11);
   Observations obs;
   obs.snmp = {s};
-  const auto d = merge(obs, options()).at(0);
+  const auto d = merge(obs, options()).devices.at(0);
   EXPECT_EQ(d.sys_descr(), "Dell\\xdaFTOS");
   EXPECT_EQ(d.sys_descr_raw(), s.sys_descr);
 }
@@ -132,7 +132,7 @@ TEST(Inventory, ASilentConfiguredTargetIsRecordedWithItsError) {
   obs.snmp = {s};
   obs.explicit_targets = {"10.0.0.5"};
   obs.neighbours = {nb("10.0.0.5", "00:11:22:33:44:55")};
-  const auto d = merge(obs, options()).at(0);
+  const auto d = merge(obs, options()).devices.at(0);
   EXPECT_FALSE(d.pseudonymised());
   EXPECT_EQ(d.snmp_error(), "no_answer");
   EXPECT_EQ(d.addresses(0), "10.0.0.5");
@@ -142,7 +142,7 @@ TEST(Inventory, ReportsAppearedChangedAndGoneDevices) {
   Observations obs;
   obs.snmp = {printer_snmp()};
   obs.neighbours = {nb("10.0.0.20", "00:1b:a9:6e:40:12")};
-  const auto first = merge(obs, options());
+  const auto first = merge(obs, options()).devices;
   auto u1 = update_inventory({}, first, 1000, 3, false);
   ASSERT_EQ(u1.changes.size(), 1u);
   EXPECT_EQ(u1.changes[0].kind(), v1::DeviceChange::APPEARED);
@@ -183,7 +183,7 @@ TEST(Inventory, ReportsAppearedChangedAndGoneDevices) {
 TEST(Inventory, SendAllResendsEverySnapshot) {
   Observations obs;
   obs.snmp = {printer_snmp()};
-  const auto seen = merge(obs, options());
+  const auto seen = merge(obs, options()).devices;
   auto u1 = update_inventory({}, seen, 1000, 3, false);
   std::vector<PreviousDevice> prev = {{u1.current[0], 1000, 0}};
   EXPECT_EQ(update_inventory(prev, seen, 2000, 3, true).to_send.size(), 1u);

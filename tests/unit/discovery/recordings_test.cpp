@@ -1,0 +1,66 @@
+// The real recordings' oddities, replayed in file order (see support/snmprec_session.hpp):
+// repeated and backwards OIDs end a walk with a partial result and a reason; every table of
+// every plain recording can be read without a crash or a hang.
+#include <filesystem>
+
+#include <gtest/gtest.h>
+
+#include "discovery/snmp_tables.hpp"
+#include "support/snmprec_session.hpp"
+
+namespace schoolnet::discovery {
+namespace {
+
+const std::string kData = std::string(SCHOOLNET_TEST_DATA) + "/snmprec/";
+
+TEST(Recordings, AProcurveThatRepeatsArpRowsEndsTheArpWalkWithAReason) {
+  testing::SnmprecSession s(kData + "librenms__procurve.snmprec");
+  ASSERT_GT(s.records(), 1000u);
+  WalkTuning t;
+  auto r = walk(s, parse_oid("1.3.6.1.2.1.4.22.1.2"), t, {});
+  EXPECT_EQ(r.stopped, "oid_not_increasing");
+  EXPECT_FALSE(r.rows.empty()) << "the rows before the repeat are kept";
+}
+
+TEST(Recordings, ACanonPrinterWithDuplicateLinesEndsThatWalkWithAReason) {
+  testing::SnmprecSession s(kData + "librenms__canonprinter_lbp.snmprec");
+  WalkTuning t;
+  auto r = walk(s, parse_oid("1.3.6.1.2.1.4.20.1.2"), t, {});
+  EXPECT_EQ(r.stopped, "oid_not_increasing");
+}
+
+TEST(Recordings, TheProblemIsRecordedAgainstItsTableAndTheRestIsRead) {
+  testing::SnmprecSession s(kData + "librenms__procurve.snmprec");
+  WalkTuning t;
+  DeviceDetails d = collect_details(s, t, TableOptions{});
+  bool arp_problem = false;
+  for (const auto& p : d.problems) {
+    arp_problem |= p.table == "ipNetToMediaTable" && p.reason == "oid_not_increasing";
+  }
+  EXPECT_TRUE(arp_problem);
+  EXPECT_FALSE(d.interfaces.empty());
+  EXPECT_FALSE(d.entity.model.empty());
+}
+
+TEST(Recordings, EveryPlainRecordingIsReadToTheEndWithinBudgets) {
+  size_t files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(kData)) {
+    if (entry.path().extension() != ".snmprec") {
+      continue;
+    }
+    ++files;
+    testing::SnmprecSession s(entry.path().string());
+    WalkTuning t;
+    TableOptions o;
+    o.budget.max_rows = 5000;
+    DeviceDetails d = collect_details(s, t, o);
+    EXPECT_LT(s.requests(), 20000) << entry.path();
+    for (const auto& p : d.problems) {
+      EXPECT_NE(p.reason, "timeout") << entry.path() << ": " << p.table;
+    }
+  }
+  EXPECT_GE(files, 30u);
+}
+
+}  // namespace
+}  // namespace schoolnet::discovery
