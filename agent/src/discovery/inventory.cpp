@@ -276,7 +276,31 @@ MergeResult merge(const Observations& obs, const MergeOptions& options) {
   std::map<std::string, Builder> devices;      // identity -> device
   std::map<std::string, std::string> by_addr;  // address -> identity
 
-  auto device_for = [&](const std::vector<std::string>& addresses) -> Builder& {
+  // Without a MAC, a device is known by its serial number or, failing that, its SNMP engine
+  // ID, so it keeps one identity when its address changes. Engine IDs that several devices
+  // share (cloned firmware does that) identify nothing and are not used.
+  std::map<std::string, int> engine_count;
+  for (const SnmpSystem& s : obs.snmp) {
+    if (!s.engine_id.empty()) {
+      ++engine_count[s.engine_id];
+    }
+  }
+  auto fallback_identity = [&](const SnmpSystem& s) -> std::string {
+    auto d = obs.details.find(s.address);
+    if (d != obs.details.end()) {
+      const std::string serial(trim(trim_nul_padding(d->second.entity.serial)));
+      if (!serial.empty() && is_clean_text(serial) && serial != "<private>") {
+        return "serial:" + serial;
+      }
+    }
+    if (!s.engine_id.empty() && engine_count[s.engine_id] == 1) {
+      return "engine:" + to_hex(s.engine_id);
+    }
+    return {};
+  };
+
+  auto device_for = [&](const std::vector<std::string>& addresses,
+                        const std::string& fallback = {}) -> Builder& {
     for (const auto& a : addresses) {
       auto it = by_addr.find(a);
       if (it != by_addr.end()) {
@@ -291,7 +315,9 @@ MergeResult merge(const Observations& obs, const MergeOptions& options) {
         break;
       }
     }
-    const std::string id = !mac.empty() ? "mac:" + format_mac(mac) : "addr:" + addresses.front();
+    const std::string id = !mac.empty()        ? "mac:" + format_mac(mac)
+                           : !fallback.empty() ? fallback
+                                               : "addr:" + addresses.front();
     Builder& b = devices[id];
     if (b.snap.device_id().empty()) {
       b.snap.set_device_id(id);
@@ -305,7 +331,7 @@ MergeResult merge(const Observations& obs, const MergeOptions& options) {
   };
 
   for (const SnmpSystem& s : obs.snmp) {
-    Builder& b = device_for({s.address});
+    Builder& b = device_for({s.address}, fallback_identity(s));
     b.explicit_target = b.explicit_target || obs.explicit_targets.count(s.address) > 0;
     apply_snmp(b, s);
     auto d = obs.details.find(s.address);

@@ -11,6 +11,7 @@ const Oid kSysContact = {1, 3, 6, 1, 2, 1, 1, 4, 0};
 const Oid kSysName = {1, 3, 6, 1, 2, 1, 1, 5, 0};
 const Oid kSysLocation = {1, 3, 6, 1, 2, 1, 1, 6, 0};
 const Oid kIfNumber = {1, 3, 6, 1, 2, 1, 2, 1, 0};
+const Oid kEngineId = {1, 3, 6, 1, 6, 3, 10, 2, 1, 1, 0};  // SNMP-FRAMEWORK-MIB snmpEngineID
 
 const char* name_of(const Oid& o) {
   if (o == kSysDescr)
@@ -104,7 +105,9 @@ void take(SnmpSystem& sys, const VarBind& v) {
     wrong("OCTET STRING");
     return;
   }
-  if (v.oid == kSysDescr) {
+  if (v.oid == kEngineId) {
+    sys.engine_id = v.bytes;
+  } else if (v.oid == kSysDescr) {
     sys.sys_descr = v.bytes;
   } else if (v.oid == kSysName) {
     sys.sys_name = v.bytes;
@@ -121,7 +124,7 @@ SnmpSystem query_system(const DeviceQueryOptions& options, const SessionOpener& 
   SnmpSystem sys;
   sys.address = options.session.address;
   const std::vector<Oid> oids = {kSysDescr, kSysObjectId, kSysUpTime, kSysContact,
-                                 kSysName,  kSysLocation, kIfNumber};
+                                 kSysName,  kSysLocation, kIfNumber,  kEngineId};
   std::vector<int> order;
   if (options.preferred_credential >= 0 &&
       options.preferred_credential < static_cast<int>(options.credentials.size())) {

@@ -33,6 +33,7 @@ struct SnmpSystem {
   Oid sys_object_id;
   uint64_t sys_uptime_ticks = 0;
   int64_t if_number = -1;
+  std::string engine_id;  // snmpEngineID (raw), when the agent has one
   std::vector<SnmpProblem> problems;
 };
 

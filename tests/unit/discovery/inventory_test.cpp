@@ -84,6 +84,32 @@ TEST(Inventory, WithoutAMacTheAddressIsTheIdentity) {
   EXPECT_EQ(devices[0].device_id(), "addr:10.0.0.20");
 }
 
+TEST(Inventory, WithoutAMacTheSerialOrAUniqueEngineIdIsTheIdentity) {
+  Observations obs;
+  SnmpSystem a = printer_snmp();
+  a.engine_id = std::string("\x80\x00\x1f\x88\x04xyz", 8);
+  SnmpSystem b = printer_snmp();
+  b.address = "10.0.0.30";
+  b.engine_id = std::string(
+      "\x80\x00\x1f\x88\x04"
+      "abc",
+      8);
+  SnmpSystem c = printer_snmp();
+  c.address = "10.0.0.31";
+  c.engine_id = b.engine_id;  // shared with b: not an identity
+  obs.snmp = {a, b, c};
+  DeviceDetails d;
+  d.entity.serial = "FCW1929B68S";
+  obs.details["10.0.0.30"] = d;
+  std::map<std::string, std::string> id;
+  for (const auto& dev : merge(obs, options()).devices) {
+    id[dev.addresses(0)] = dev.device_id();
+  }
+  EXPECT_EQ(id["10.0.0.20"], "engine:80001f880478797a");
+  EXPECT_EQ(id["10.0.0.30"], "serial:FCW1929B68S");
+  EXPECT_EQ(id["10.0.0.31"], "addr:10.0.0.31");
+}
+
 TEST(Inventory, EndUserDevicesLeaveOnlyAsPseudonyms) {
   Observations obs;
   obs.mdns = {laptop_mdns()};
