@@ -19,6 +19,17 @@ if(SCHOOLNET_SANITIZE)
   target_link_options(schoolnet_options INTERFACE -fsanitize=address,undefined)
 endif()
 
+# libFuzzer needs coverage instrumentation in the code it explores, not only in the fuzz target's
+# own file: instrument every target; the fuzz targets add -fsanitize=fuzzer to link libFuzzer.
+# The instrumentation's callbacks come from libFuzzer or from the sanitizer runtime, so other
+# programs of a fuzzing build link only with SCHOOLNET_SANITIZE=ON.
+if(SCHOOLNET_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "SCHOOLNET_FUZZ=ON needs clang: configure with CC=clang CXX=clang++")
+  endif()
+  target_compile_options(schoolnet_options INTERFACE -fsanitize=fuzzer-no-link)
+endif()
+
 if(SCHOOLNET_CLANG_TIDY)
   find_program(CLANG_TIDY_EXE NAMES clang-tidy clang-tidy-14 REQUIRED)
   set(CMAKE_CXX_CLANG_TIDY ${CLANG_TIDY_EXE})
