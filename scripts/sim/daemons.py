@@ -12,7 +12,9 @@ import bz2
 import hashlib
 import os
 import pwd
+import re
 import shutil
+import sys
 from xml.sax.saxutils import escape
 
 import procs
@@ -108,6 +110,7 @@ def served_recording(lay: Layout, d: Device) -> str:
     with open(d.snmp_recording, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
+    digest.update(b"servable-lines-v1\n")  # how the served copy is derived from the recording
     for mac, port in sorted(d.fdb):
         digest.update(f"fdb {mac} {port}\n".encode())
     return lay.path("devices", d.name, f"snmp-{digest.hexdigest()[:16]}",
@@ -119,6 +122,23 @@ def _oid_key(line: bytes):
         return (0, tuple(int(x) for x in line.split(b"|", 1)[0].strip(b".").split(b".")))
     except ValueError:
         return (1, ())  # lines that are not records keep their relative order, at the end
+
+
+_NUMERIC_OID = re.compile(rb"^\.?[0-9]+(\.[0-9]+)*$")
+
+
+def servable_lines(data: bytes) -> tuple[list[bytes], list[int]]:
+    """The recording's non-blank lines whose OID is numeric, and the (1-based) numbers of the
+    lines left out because it is not."""
+    keep, dropped = [], []
+    for number, line in enumerate(data.splitlines(), 1):
+        if not line.strip():
+            continue
+        if _NUMERIC_OID.match(line.split(b"|", 1)[0].strip()):
+            keep.append(line)
+        else:
+            dropped.append(number)
+    return keep, dropped
 
 
 def fdb_records(fdb: list[tuple[str, int]]) -> list[bytes]:
@@ -146,9 +166,18 @@ def prepare_recording(lay: Layout, d: Device) -> str:
     opener = bz2.open if d.snmp_recording.endswith(".bz2") else open
     with opener(d.snmp_recording, "rb") as src:
         data = src.read()
+    lines, unservable = servable_lines(data)
+    if unservable:
+        # Published recordings are sometimes anonymised by hand (addresses in OIDs written as
+        # "10.xx.xx.1"). snmpsim dies on the first such line its search meets, which would turn
+        # a device into one that never answers; serve the rest of the recording instead.
+        print(f"simschool: device '{d.name}': {len(unservable)} line(s) of "
+              f"{os.path.basename(d.snmp_recording)} have an OID snmpsim cannot serve and are "
+              f"left out (first at line {unservable[0]})", file=sys.stderr)
     if d.fdb:
-        lines = [ln for ln in data.splitlines() if ln.strip()] + fdb_records(d.fdb)
+        lines += fdb_records(d.fdb)
         lines.sort(key=_oid_key)  # stable: repeated OIDs in a recording stay as they were
+    if unservable or d.fdb:
         data = b"\n".join(lines) + b"\n"
     with open(target, "wb") as dst:
         dst.write(data)
