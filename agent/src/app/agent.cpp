@@ -1,6 +1,7 @@
 #include "app/agent.hpp"
 
 #include <chrono>
+#include <fstream>
 #include <sstream>
 #include <thread>
 
@@ -79,8 +80,27 @@ Agent::Agent(config::AgentConfig config, Clock& clock)
 
 Agent::~Agent() = default;
 
+Result<discovery::Classifier> Agent::load_classifier(const config::AgentConfig& config) {
+  if (config.discovery.classify_rules.empty()) {
+    return discovery::Classifier::builtin();
+  }
+  std::ifstream in(config.discovery.classify_rules, std::ios::binary);
+  if (!in) {
+    return make_error("rules_unreadable",
+                      config.discovery.classify_rules + ": cannot open the file");
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  return discovery::Classifier::parse(text.str(), config.discovery.classify_rules);
+}
+
 Status Agent::start() {
   started_mono_ms_ = clock_.mono_ms();
+  auto rules = load_classifier(config_);
+  if (!rules) {
+    return rules.error();
+  }
+  classifier_ = std::move(*rules);
   store::OpenReport report;
   auto s = store::AgentStore::open(config_.store.path, clock_, &report);
   if (!s) {
@@ -170,7 +190,7 @@ discovery::PassResult Agent::discover() {
   o.config = config_.discovery;
   o.preferred_credential = preferred_credential_;
   o.tuning = walk_tuning_;
-  for (const auto& root : discovery::Classifier::builtin().oid_roots()) {
+  for (const auto& root : classifier_.oid_roots()) {
     o.presence_roots.push_back(discovery::parse_oid(root));
   }
   return discovery::run_pass(o);
@@ -178,7 +198,7 @@ discovery::PassResult Agent::discover() {
 
 Status Agent::absorb(const discovery::PassResult& pass, bool send_all) {
   discovery::MergeOptions m;
-  m.classifier = &discovery::Classifier::builtin();
+  m.classifier = &classifier_;
   m.oui = &oui_;
   m.pseudonym_key = pseudonym_key_;
   m.now_ms = clock_.wall_ms();

@@ -13,6 +13,7 @@
 #include "config/agent_config.hpp"
 #include "core/clock.hpp"
 #include "core/random.hpp"
+#include "discovery/classify.hpp"
 #include "discovery/oui.hpp"
 #include "discovery/pass.hpp"
 #include "store/agent_store.hpp"
@@ -40,6 +41,9 @@ class Agent {
   Status start();
 
   int run();
+
+  // The classification rules a configuration asks for: its rules file, or the built-in ones.
+  static Result<discovery::Classifier> load_classifier(const config::AgentConfig& config);
   int once(int64_t upload_timeout_ms);
 
  private:
@@ -59,6 +63,7 @@ class Agent {
   std::unique_ptr<uplink::CurlTransport> transport_;
   std::unique_ptr<uplink::Uploader> uploader_;
   discovery::OuiRegistry oui_;
+  discovery::Classifier classifier_ = discovery::Classifier::builtin();
   std::string pseudonym_key_;
   std::map<std::string, int> preferred_credential_;
   std::map<std::string, discovery::WalkTuning> walk_tuning_;

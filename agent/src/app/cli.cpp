@@ -108,6 +108,10 @@ int config_check(const std::string& path) {
                  problems.items.size() == 1 ? "" : "s");
     return kExitFailed;
   }
+  if (auto rules = Agent::load_classifier(*c); !rules) {
+    std::fprintf(stderr, "%s\n%s: 1 problem\n", rules.error().message.c_str(), path.c_str());
+    return kExitFailed;
+  }
   size_t addresses = 0;
   for (const auto& t : c->discovery.snmp_targets) {
     addresses += t.last - t.first + 1;

@@ -1,8 +1,11 @@
 #include "config/agent_config.hpp"
 
 #include <arpa/inet.h>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <set>
+#include <unistd.h>
 
 namespace schoolnet::config {
 
@@ -36,7 +39,8 @@ const std::vector<Spec>& specs() {
       {"central.ca_file", Type::string, "", false,
        "PEM file of the CA(s) that sign central's certificate; empty = the system trust store."},
       {"central.token", Type::secret, "", true,
-       "Bearer token central issued for this agent. Keep the file mode 0600; never logged."},
+       "Bearer token central issued for this agent. Keep the file mode 0640, owned by "
+       "root:schoolnet (the agent's group); never logged."},
       {"central.proxy", Type::string, "", false,
        "HTTP(S) proxy for the uplink, http://[user:pass@]host:port; empty = the environment "
        "(https_proxy, HTTPS_PROXY, no_proxy)."},
@@ -119,6 +123,9 @@ const std::vector<Spec>& specs() {
        "How long one mDNS browse listens for answers.", 500, 60 * kSecond},
       {"discovery.interval", Type::duration, "15m", false, "Time between discovery passes.",
        10 * kSecond, kDay},
+      {"discovery.classify_rules", Type::string, "", false,
+       "A device classification rules file (the format of /usr/share/schoolnet/classify.toml) "
+       "used instead of the built-in rules; empty = the built-in rules."},
       {"discovery.gone_after", Type::integer, "3", false,
        "A device missing from this many passes in a row is reported gone.", 1, 1000},
 
@@ -142,7 +149,8 @@ const std::vector<Spec>& specs() {
        INT64_MAX,
        {"dns", "tcp", "tls", "https"}},
       {"probe[].target", Type::string, "", true,
-       "dns: a host name; tcp and tls: host:port (tls defaults to 443); https: an https:// URL."},
+       "dns: a host name; tcp and tls: host:port (tls defaults to 443); https: an https:// (or "
+       "http://) URL."},
       {"probe[].interval", Type::duration, "2m", false, "Time between attempts.", kSecond, kDay},
       {"probe[].timeout", Type::duration, "", false, "Overrides probes.timeout.", 100,
        120 * kSecond},
@@ -410,6 +418,7 @@ Result<AgentConfig> parse(std::string_view toml_text, std::string_view file_name
   c.discovery.mdns_wait_ms = doc.num("discovery.mdns_wait");
   c.discovery.interval_ms = doc.num("discovery.interval");
   c.discovery.gone_after_passes = doc.num("discovery.gone_after");
+  c.discovery.classify_rules = doc.str("discovery.classify_rules");
 
   c.probes.ca_file = doc.str("probes.ca_file");
   c.probes.timeout_ms = doc.num("probes.timeout");
@@ -471,6 +480,22 @@ Result<AgentConfig> parse(std::string_view toml_text, std::string_view file_name
     c.probes_list.push_back(std::move(pc));
   }
 
+  // Files the agent will need later are checked now, so a typo shows at `config check` and not
+  // at the first upload.
+  auto readable = [&](const std::string& key, const std::string& path) {
+    if (!path.empty() && ::access(path.c_str(), R_OK) != 0) {
+      bad(key, "cannot read '" + path + "': " + std::strerror(errno));
+    }
+  };
+  readable("central.ca_file", c.central.ca_file);
+  readable("probes.ca_file", c.probes.ca_file);
+  readable("discovery.classify_rules", c.discovery.classify_rules);
+  for (size_t i = 0; i < c.probes_list.size(); ++i) {
+    const std::string key = "probe[" + std::to_string(i) + "].ca_file";
+    if (doc.has(key)) {
+      readable(key, c.probes_list[i].ca_file);
+    }
+  }
   if (!problems.empty()) {
     problems.sort_by_line();
     return make_error("config_invalid", problems.joined());

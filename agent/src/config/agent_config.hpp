@@ -79,6 +79,7 @@ struct DiscoveryConfig {
   int64_t mdns_wait_ms = 3000;
   int64_t interval_ms = 15 * 60'000;
   int64_t gone_after_passes = 3;
+  std::string classify_rules;  // a rules file replacing the built-in one; empty = built in
 };
 
 struct ProbesConfig {

@@ -9,7 +9,7 @@ const char* kGood = R"(school_id = "100001"
 agent_id = "box-1"
 [central]
 url = "https://central.example:8443/"
-ca_file = "/etc/schoolnet/ca.pem"
+ca_file = "/dev/null"
 token = "secret"
 [store]
 path = "/tmp/agent.db"
@@ -54,6 +54,19 @@ TEST(AgentConfig, ParsesAGoodFile) {
   EXPECT_EQ(c->probes_list[3].port, 443);
   EXPECT_EQ(c->probes_list[1].interval_ms, 120'000);  // default
   EXPECT_EQ(c->store.max_bytes, 64ll << 20);
+}
+
+TEST(AgentConfig, AnUnreadableFileIsAnErrorNamingLineAndKey) {
+  // Files the agent needs later are checked when the config is read, so a typo shows at
+  // `config check` rather than at the first upload.
+  std::string text = kGood;
+  text.replace(text.find("/dev/null"), 9, "/nonexistent/schoolnet-ca.pem");
+  settings::Problems p;
+  auto c = parse(text, "agent.toml", p);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message.find("agent.toml:5: central.ca_file"), std::string::npos)
+      << c.error().message;
+  EXPECT_NE(c.error().message.find("/nonexistent/schoolnet-ca.pem"), std::string::npos);
 }
 
 TEST(AgentConfig, UnknownKeyIsAnErrorNamingLineAndKey) {
