@@ -349,6 +349,108 @@ TEST(CentralApi, RefusesRequestBodiesOnRoutesOtherThanUploads) {
   EXPECT_EQ(h.send(r).status, 411);
 }
 
+// The delivery audit: per agent, every stored batch with the range of record ids it carried.
+TEST(CentralApi, ListsAnAgentsBatchesInSeqOrderWithTheirRecordIdRanges) {
+  Harness h;
+  uint64_t id = 0;
+  for (uint64_t seq : {1, 2, 4}) {
+    v1::Batch b = make_batch(seq);
+    for (int i = 0; i < 3; ++i) {
+      add_sample(b, "dns", kT0, true)->set_record_id(++id);
+    }
+    ASSERT_EQ(h.post(b).status, 200);
+  }
+  const std::string path = "/api/v1/schools/100001/agents/sim-100001-box/batches";
+  const http::Response r = h.get(path);
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json::array a = body_json(r).as_array();
+  ASSERT_EQ(a.size(), 3u);
+  EXPECT_EQ(a[0].at("seq").as_int64(), 1);
+  EXPECT_EQ(a[0].at("records").as_int64(), 3);
+  EXPECT_EQ(a[0].at("first_record_id").as_int64(), 1);
+  EXPECT_EQ(a[0].at("last_record_id").as_int64(), 3);
+  EXPECT_EQ(a[2].at("seq").as_int64(), 4);
+  EXPECT_EQ(a[2].at("first_record_id").as_int64(), 7);
+  EXPECT_EQ(a[2].at("last_record_id").as_int64(), 9);
+  EXPECT_EQ(a[2].at("received_at_ms").as_int64(), h.clock().wall_ms());
+
+  const json::array after = body_json(h.get(path + "?after=1&limit=1")).as_array();
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(after[0].at("seq").as_int64(), 2);
+  EXPECT_EQ(h.get(path + "?limit=0").status, 400);
+  EXPECT_EQ(h.get(path + "?after=x").status, 400);
+  EXPECT_TRUE(body_json(h.get("/api/v1/schools/100001/agents/nobody/batches")).as_array().empty());
+  EXPECT_EQ(h.get("/api/v1/schools/100002/agents/sim-100001-box/batches").status, 404);
+  EXPECT_EQ(h.get(path, kSchoolToken).status, 200);
+}
+
+TEST(CentralApi, ServesProbeSampleHistoryWithTheRecordEnvelope) {
+  Harness h;
+  v1::Batch b = make_batch(1);
+  add_sample(b, "dns", kT0, true)->set_record_id(1);
+  v1::Record* corrected = add_sample(b, "dns", kT0 + 1000, false);
+  corrected->set_record_id(2);
+  corrected->set_time_corrected(true);
+  v1::Record* unsynced = add_sample(b, "https", kT0 + 2000, true);
+  unsynced->set_record_id(3);
+  unsynced->set_clock_synced(false);
+  ASSERT_EQ(h.post(b).status, 200);
+
+  const json::array all = body_json(h.get("/api/v1/schools/100001/samples")).as_array();
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].at("record_id").as_int64(), 3);  // newest first
+  EXPECT_EQ(all[0].at("clock_synced").as_bool(), false);
+  EXPECT_EQ(all[0].at("agent_id").as_string(), kAgent);
+  const json::array dns = body_json(h.get("/api/v1/schools/100001/samples?probe=dns")).as_array();
+  ASSERT_EQ(dns.size(), 2u);
+  EXPECT_EQ(dns[0].at("record_id").as_int64(), 2);
+  EXPECT_EQ(dns[0].at("time_corrected").as_bool(), true);
+  EXPECT_EQ(dns[0].at("clock_synced").as_bool(), true);
+  EXPECT_EQ(dns[0].at("ok").as_bool(), false);
+  EXPECT_EQ(dns[0].at("error").as_string(), "connect_timeout");
+  EXPECT_EQ(dns[0].at("observed_at_ms").as_int64(), kT0 + 1000);
+  EXPECT_EQ(dns[1].at("time_corrected").as_bool(), false);
+  EXPECT_EQ(body_json(h.get("/api/v1/schools/100001/samples?limit=1")).as_array().size(), 1u);
+  EXPECT_EQ(body_json(h.get("/api/v1/schools/100001/samples?probe=d%6Es")).as_array().size(), 2u);
+  EXPECT_TRUE(body_json(h.get("/api/v1/schools/100001/samples?probe=none")).as_array().empty());
+}
+
+TEST(CentralApi, ServesSummaryHistoryNewestWindowFirst) {
+  Harness h;
+  v1::Batch b = make_batch(1);
+  for (int i = 0; i < 3; ++i) {
+    v1::Record* r = b.add_records();
+    r->set_observed_at_ms(kT0 + i * 60'000);
+    auto* s = r->mutable_probe_summary();
+    s->set_name(i == 2 ? "other" : "dns");
+    s->set_window_start_ms(kT0 + i * 60'000);
+    s->set_window_ms(i == 1 ? 3'600'000 : 60'000);
+    s->set_folded(i == 1);
+    s->set_count(60);
+  }
+  ASSERT_EQ(h.post(b).status, 200);
+  const json::array dns = body_json(h.get("/api/v1/schools/100001/summaries?probe=dns")).as_array();
+  ASSERT_EQ(dns.size(), 2u);
+  EXPECT_EQ(dns[0].at("name").as_string(), "dns");
+  EXPECT_EQ(dns[0].at("folded").as_bool(), true);
+  EXPECT_EQ(dns[0].at("window_s").as_double(), 3600.0);
+  EXPECT_EQ(dns[1].at("window_start_ms").as_int64(), kT0);
+  EXPECT_EQ(body_json(h.get("/api/v1/schools/100001/summaries")).as_array().size(), 3u);
+  // A probe name with spaces, as a form would encode it ('+') and as a URL would (%20).
+  v1::Batch spaced = make_batch(2);
+  v1::Record* r = spaced.add_records();
+  r->set_observed_at_ms(kT0);
+  r->mutable_probe_summary()->set_name("Learning platform (dns)");
+  ASSERT_EQ(h.post(spaced).status, 200);
+  for (const char* q : {"Learning+platform+%28dns%29", "Learning%20platform%20(dns)"}) {
+    EXPECT_EQ(body_json(h.get(std::string("/api/v1/schools/100001/summaries?probe=") + q))
+                  .as_array()
+                  .size(),
+              1u)
+        << q;
+  }
+}
+
 TEST(CentralApi, RetentionSweepDeletesOldRecords) {
   Harness h;
   populate(h);

@@ -59,6 +59,29 @@ TEST(CentralIngest, AnswersDuplicateSeqWithAckAndStoresNothing) {
   EXPECT_EQ(h.counters().records(), 1u);
 }
 
+// An agent whose store was reset starts its seq at 1 again. The ack of such a duplicate says
+// how far central already is, so the agent can send those (new) records under a higher seq.
+TEST(CentralIngest, AcksCarryTheAgentsLastSeq) {
+  Harness h;
+  for (uint64_t seq = 1; seq <= 3; ++seq) {
+    v1::Batch b = make_batch(seq);
+    add_sample(b, "dns", kT0, true);
+    const http::Response r = h.post(b);
+    ASSERT_EQ(r.status, 200);
+    EXPECT_EQ(parse_ack(r).last_seq(), seq);
+  }
+  v1::Batch reset = make_batch(1);
+  add_sample(reset, "dns", kT0 + 99, false);
+  const v1::UploadAck dup = parse_ack(h.post(reset));
+  EXPECT_TRUE(dup.duplicate());
+  EXPECT_EQ(dup.acked_seq(), 1u);
+  EXPECT_EQ(dup.last_seq(), 3u);
+  h.reopen();
+  v1::Batch next = make_batch(4);
+  add_sample(next, "dns", kT0, true);
+  EXPECT_EQ(parse_ack(h.post(next)).last_seq(), 4u);
+}
+
 TEST(CentralIngest, DeduplicatesAcrossAReopenOfTheDatabase) {
   Harness h;
   v1::Batch b = make_batch(9);

@@ -1,6 +1,8 @@
 #include "central/api/handler.hpp"
 
 #include <charconv>
+#include <cstdint>
+#include <optional>
 
 #include <boost/json.hpp>
 
@@ -88,6 +90,9 @@ http::Response ApiHandler::handle(const http::Request& request) {
   }
   if (seg.size() == 5) {
     return get ? school(request, *credential, school_id, seg[4]) : method_not_allowed("GET");
+  }
+  if (seg.size() == 7 && seg[4] == "agents" && seg[6] == "batches") {
+    return get ? agent_batches(request, *credential, school_id, seg[5]) : method_not_allowed("GET");
   }
   return not_found();
 }
@@ -202,7 +207,56 @@ http::Response ApiHandler::school(const http::Request& request, const ApiCredent
   if (what == "store_events") {
     return respond(store_.store_events(school_id, limit), store_event_json);
   }
+  if (what == "samples" || what == "summaries") {
+    std::string probe;
+    if (request.query_param("probe")) {
+      probe = *request.query_param("probe");
+    }
+    if (what == "samples") {
+      return respond(store_.samples(school_id, probe, limit), sample_json);
+    }
+    return respond(store_.summaries(school_id, probe, limit), summary_json);
+  }
   return not_found();
+}
+
+http::Response ApiHandler::agent_batches(const http::Request& request,
+                                         const ApiCredential& credential,
+                                         const std::string& school_id,
+                                         const std::string& agent_id) {
+  if (!credential.may_read(school_id)) {
+    return not_found();
+  }
+  auto exists = store_.has_school(school_id);
+  if (!exists) {
+    return store_failure(exists.error());
+  }
+  if (!*exists) {
+    return not_found();
+  }
+  auto number = [&](const char* name, uint64_t fallback, uint64_t max) -> std::optional<uint64_t> {
+    auto text = request.query_param(name);
+    if (!text) {
+      return fallback;
+    }
+    uint64_t n = 0;
+    auto [p, ec] = std::from_chars(text->data(), text->data() + text->size(), n);
+    if (ec != std::errc() || p != text->data() + text->size() || n > max) {
+      return std::nullopt;
+    }
+    return n;
+  };
+  const auto after = number("after", 0, UINT64_MAX);
+  const auto limit = number("limit", kDefaultEventLimit, kMaxEventLimit);
+  if (!after || !limit || *limit == 0) {
+    return http::text_response(
+        400, "after must be a seq and limit 1.." + std::to_string(kMaxEventLimit));
+  }
+  auto batches = store_.batches(school_id, agent_id, *after, static_cast<size_t>(*limit));
+  if (!batches) {
+    return store_failure(batches.error());
+  }
+  return json_response(to_array(*batches, batch_json));
 }
 
 http::Response ApiHandler::delete_school(const ApiCredential& credential,

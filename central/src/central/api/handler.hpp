@@ -25,6 +25,8 @@ class ApiHandler {
   http::Response school(const http::Request& request, const ApiCredential& credential,
                         const std::string& school_id, const std::string& what);
   http::Response delete_school(const ApiCredential& credential, const std::string& school_id);
+  http::Response agent_batches(const http::Request& request, const ApiCredential& credential,
+                               const std::string& school_id, const std::string& agent_id);
 
   const Credentials& credentials_;
   Store& store_;

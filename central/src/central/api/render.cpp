@@ -397,4 +397,43 @@ json::object store_event_json(const Stamped<v1::StoreEvent>& e) {
   return o;
 }
 
+json::object sample_json(const SampleRecord& r) {
+  const v1::ProbeSample& s = r.sample;
+  json::object o;
+  o["name"] = s.name();
+  o["kind"] = kind_name(s.kind());
+  o["target"] = s.target();
+  o["ok"] = s.ok();
+  o["latency_ms"] = num(s.latency_ms());
+  o["error"] = s.ok() ? std::string() : s.error_class();
+  o["error_detail"] = s.error_detail();
+  o["http_status"] = s.http_status();
+  o["agent_id"] = r.agent_id;
+  o["record_id"] = r.record_id;
+  put_time(o, "observed_at", r.observed_ms);
+  put_time(o, "received_at", r.received_ms);
+  o["late"] = r.received_ms - r.observed_ms > kLateAfterMs;
+  o["clock_synced"] = r.clock_synced;
+  o["time_corrected"] = r.time_corrected;
+  return o;
+}
+
+json::object summary_json(const SummaryState& w) {
+  json::object o = window_json(w);
+  o["name"] = w.summary.name();
+  o["kind"] = kind_name(w.summary.kind());
+  o["target"] = w.summary.target();
+  return o;
+}
+
+json::object batch_json(const BatchRecord& b) {
+  json::object o;
+  o["seq"] = b.seq;
+  o["records"] = b.records;
+  o["first_record_id"] = b.first_record_id;
+  o["last_record_id"] = b.last_record_id;
+  put_time(o, "received_at", b.received_ms);
+  return o;
+}
+
 }  // namespace schoolnet::central::api

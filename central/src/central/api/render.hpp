@@ -31,5 +31,8 @@ boost::json::object change_json(const Stamped<v1::DeviceChange>& c);
 boost::json::object outage_json(const Stamped<v1::Outage>& o);
 boost::json::object finding_json(const Stamped<v1::Finding>& f);
 boost::json::object store_event_json(const Stamped<v1::StoreEvent>& e);
+boost::json::object sample_json(const SampleRecord& s);
+boost::json::object summary_json(const SummaryState& w);
+boost::json::object batch_json(const BatchRecord& b);
 
 }  // namespace schoolnet::central::api

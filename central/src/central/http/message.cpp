@@ -75,8 +75,14 @@ std::optional<std::string> Request::query_param(std::string_view name) const {
     rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
     const size_t eq = pair.find('=');
     if (pair.substr(0, eq) == name) {
-      return percent_decode(eq == std::string_view::npos ? std::string_view{}
-                                                         : pair.substr(eq + 1));
+      // Query strings are form-encoded: '+' stands for a space (a literal '+' comes as %2B).
+      std::string value(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1));
+      for (char& c : value) {
+        if (c == '+') {
+          c = ' ';
+        }
+      }
+      return percent_decode(value);
     }
   }
   return std::nullopt;

@@ -23,7 +23,7 @@ struct Request {
   void set_header(std::string name, std::string value);
   std::string_view path() const;   // target without the query
   std::string_view query() const;  // after '?', empty when none
-  // Value of one query parameter (percent-decoded), if present.
+  // Value of one query parameter (form-decoded: '+' is a space, then %XX escapes), if present.
   std::optional<std::string> query_param(std::string_view name) const;
 };
 

@@ -207,6 +207,7 @@ http::Response IngestHandler::handle(const http::Request& request) {
   v1::UploadAck ack;
   ack.set_acked_seq(batch->seq());
   ack.set_duplicate(applied->duplicate);
+  ack.set_last_seq(applied->last_seq);
   http::Response response;
   response.status = 200;
   response.content_type = "application/x-protobuf";

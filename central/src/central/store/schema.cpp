@@ -166,8 +166,24 @@ CREATE TABLE topology(
 ) WITHOUT ROWID;
 )sql";
 
+// Version 2: what a delivery audit needs. Each batch keeps the range of record ids it carried
+// (the agent numbers records in production order, so ranges that follow each other in seq order
+// without overlapping show that nothing arrived twice or out of order), and each probe sample
+// keeps its record envelope: which agent, its record id, and whether its time was taken on a
+// synchronised clock or corrected afterwards.
+constexpr const char* kVersion2 = R"sql(
+ALTER TABLE batches ADD COLUMN first_record_id INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE batches ADD COLUMN last_record_id INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE probe_samples ADD COLUMN agent_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE probe_samples ADD COLUMN record_id INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE probe_samples ADD COLUMN clock_synced INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE probe_samples ADD COLUMN time_corrected INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE probe_summaries ADD COLUMN agent_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE probe_summaries ADD COLUMN record_id INTEGER NOT NULL DEFAULT 0;
+)sql";
+
 // migrations[i] takes the database from version i to version i + 1.
-constexpr const char* kMigrations[] = {kVersion1};
+constexpr const char* kMigrations[] = {kVersion1, kVersion2};
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
 }  // namespace

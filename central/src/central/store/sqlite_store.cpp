@@ -2,6 +2,8 @@
 // sqlite_store_read.cpp.
 #include "central/store/sqlite_store.hpp"
 
+#include <algorithm>
+
 #include "central/store/schema.hpp"
 
 namespace schoolnet::central {
@@ -33,12 +35,15 @@ constexpr const char* kUpsertAgent =
     "agent_version = CASE WHEN excluded.agent_version <> '' THEN excluded.agent_version "
     "ELSE agent_version END";
 constexpr const char* kInsertBatch =
-    "INSERT INTO batches(school_id, agent_id, seq, received_ms, records) "
-    "VALUES (?1, ?2, ?3, ?4, ?5)";
+    "INSERT INTO batches(school_id, agent_id, seq, received_ms, records, first_record_id, "
+    "last_record_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+constexpr const char* kLastSeq =
+    "SELECT last_seq FROM agents WHERE school_id = ?1 AND agent_id = ?2";
 
 constexpr const char* kInsertSample =
-    "INSERT INTO probe_samples(school_id, name, observed_ms, received_ms, ok, latency_ms, sample) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+    "INSERT INTO probe_samples(school_id, name, observed_ms, received_ms, ok, latency_ms, sample, "
+    "agent_id, record_id, clock_synced, time_corrected) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
 // Latest state moves only forward in observed time: late samples fill history only.
 constexpr const char* kUpsertProbeLatest =
     "INSERT INTO probe_latest(school_id, name, observed_ms, received_ms, ok, sample) "
@@ -48,7 +53,7 @@ constexpr const char* kUpsertProbeLatest =
     "WHERE excluded.observed_ms >= probe_latest.observed_ms";
 constexpr const char* kInsertSummary =
     "INSERT INTO probe_summaries(school_id, name, window_start_ms, observed_ms, received_ms, "
-    "summary) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+    "summary, agent_id, record_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 constexpr const char* kUpsertSummaryLatest =
     "INSERT INTO summary_latest(school_id, name, observed_ms, received_ms, window_start_ms, ok, "
     "summary) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
@@ -273,6 +278,16 @@ Result<ApplyOutcome> SqliteStore::apply_batch(const v1::Batch& batch, int64_t re
     if (auto s = apply_records(c, batch, received_ms); !s) {
       return s.error();
     }
+    // The range of record ids the batch carried (0 when the agent did not number them).
+    uint64_t first_id = 0;
+    uint64_t last_id = 0;
+    for (const v1::Record& r : batch.records()) {
+      if (r.record_id() == 0) {
+        continue;
+      }
+      first_id = first_id == 0 ? r.record_id() : std::min(first_id, r.record_id());
+      last_id = std::max(last_id, r.record_id());
+    }
     auto ins = c.statement(kInsertBatch);
     if (!ins) {
       return ins.error();
@@ -282,11 +297,27 @@ Result<ApplyOutcome> SqliteStore::apply_batch(const v1::Batch& batch, int64_t re
         .bind_text(2, agent)
         .bind(3, seq)
         .bind(4, received_ms)
-        .bind(5, static_cast<int64_t>(batch.records_size()));
+        .bind(5, static_cast<int64_t>(batch.records_size()))
+        .bind(6, as_int64(first_id))
+        .bind(7, as_int64(last_id));
     if (auto s = write(**ins); !s) {
       return s.error();
     }
     outcome.records = static_cast<uint64_t>(batch.records_size());
+  }
+  {
+    auto last = c.statement(kLastSeq);
+    if (!last) {
+      return last.error();
+    }
+    (*last)->bind_text(1, school).bind_text(2, agent);
+    auto row = (*last)->step();
+    if (!row) {
+      (*last)->reset();
+      return row.error();
+    }
+    outcome.last_seq = *row ? static_cast<uint64_t>((*last)->int64(0)) : 0;
+    (*last)->reset();
   }
 
   auto commit = c.statement(kCommit);
@@ -323,6 +354,9 @@ Status SqliteStore::apply_records(Connection& c, const v1::Batch& batch, int64_t
         s = run(kInsertSample, [&](sqlite::Statement& st) {
           st.bind_text(1, school).bind_text(2, p.name()).bind(3, observed).bind(4, received_ms);
           st.bind(5, ok).bind(6, p.latency_ms()).bind_blob(7, blob);
+          st.bind_text(8, batch.agent_id()).bind(9, as_int64(r.record_id()));
+          st.bind(10, int64_t{r.clock_synced() ? 1 : 0});
+          st.bind(11, int64_t{r.time_corrected() ? 1 : 0});
         });
         if (s) {
           s = run(kUpsertProbeLatest, [&](sqlite::Statement& st) {
@@ -338,6 +372,7 @@ Status SqliteStore::apply_records(Connection& c, const v1::Batch& batch, int64_t
         s = run(kInsertSummary, [&](sqlite::Statement& st) {
           st.bind_text(1, school).bind_text(2, p.name()).bind(3, p.window_start_ms());
           st.bind(4, observed).bind(5, received_ms).bind_blob(6, blob);
+          st.bind_text(7, batch.agent_id()).bind(8, as_int64(r.record_id()));
         });
         if (s) {
           s = run(kUpsertSummaryLatest, [&](sqlite::Statement& st) {

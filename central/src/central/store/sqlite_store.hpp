@@ -42,6 +42,13 @@ class SqliteStore final : public Store {
                                                      size_t limit) override;
   Result<std::vector<Stamped<v1::StoreEvent>>> store_events(const std::string& school_id,
                                                             size_t limit) override;
+  Result<std::vector<SampleRecord>> samples(const std::string& school_id, const std::string& probe,
+                                            size_t limit) override;
+  Result<std::vector<SummaryState>> summaries(const std::string& school_id,
+                                              const std::string& probe, size_t limit) override;
+  Result<std::vector<BatchRecord>> batches(const std::string& school_id,
+                                           const std::string& agent_id, uint64_t after_seq,
+                                           size_t limit) override;
   Result<bool> delete_school(const std::string& school_id) override;
   Result<SweepReport> sweep(int64_t cutoff_ms) override;
 

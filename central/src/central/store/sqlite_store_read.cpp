@@ -1,4 +1,6 @@
 // SqliteStore: reads, deletion on request, and the retention sweep.
+#include <algorithm>
+#include <cstdint>
 #include <map>
 
 #include "central/store/sqlite_store.hpp"
@@ -43,6 +45,17 @@ constexpr const char* kOutages =
 constexpr const char* kFindings =
     "SELECT body, observed_ms, received_ms, '' FROM findings WHERE school_id = ?1 "
     "ORDER BY observed_ms DESC, id DESC LIMIT ?2";
+constexpr const char* kSamples =
+    "SELECT sample, agent_id, record_id, observed_ms, received_ms, clock_synced, time_corrected "
+    "FROM probe_samples WHERE school_id = ?1 AND (?2 = '' OR name = ?2) "
+    "ORDER BY observed_ms DESC, id DESC LIMIT ?3";
+constexpr const char* kSummaries =
+    "SELECT summary, observed_ms, received_ms FROM probe_summaries "
+    "WHERE school_id = ?1 AND (?2 = '' OR name = ?2) "
+    "ORDER BY window_start_ms DESC, id DESC LIMIT ?3";
+constexpr const char* kBatches =
+    "SELECT seq, received_ms, records, first_record_id, last_record_id FROM batches "
+    "WHERE school_id = ?1 AND agent_id = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4";
 constexpr const char* kStoreEvents =
     "SELECT body, observed_ms, received_ms, agent_id FROM store_events WHERE school_id = ?1 "
     "ORDER BY observed_ms DESC, id DESC LIMIT ?2";
@@ -345,6 +358,108 @@ Result<std::vector<Stamped<v1::Finding>>> SqliteStore::findings(const std::strin
 Result<std::vector<Stamped<v1::StoreEvent>>> SqliteStore::store_events(const std::string& school_id,
                                                                        size_t limit) {
   return events<v1::StoreEvent>(kStoreEvents, school_id, limit);
+}
+
+Result<std::vector<SampleRecord>> SqliteStore::samples(const std::string& school_id,
+                                                       const std::string& probe, size_t limit) {
+  std::lock_guard lock(reader_->mutex);
+  auto stmt = reader_->statement(kSamples);
+  if (!stmt) {
+    return stmt.error();
+  }
+  sqlite::Statement& st = **stmt;
+  st.bind_text(1, school_id).bind_text(2, probe).bind(3, static_cast<int64_t>(limit));
+  std::vector<SampleRecord> out;
+  for (;;) {
+    auto row = st.step();
+    if (!row) {
+      st.reset();
+      return row.error();
+    }
+    if (!*row) {
+      break;
+    }
+    SampleRecord r;
+    if (!parse_blob(r.sample, st.blob(0))) {
+      st.reset();
+      return corrupt("probe sample");
+    }
+    r.agent_id = st.text(1);
+    r.record_id = static_cast<uint64_t>(st.int64(2));
+    r.observed_ms = st.int64(3);
+    r.received_ms = st.int64(4);
+    r.clock_synced = st.int64(5) != 0;
+    r.time_corrected = st.int64(6) != 0;
+    out.push_back(std::move(r));
+  }
+  st.reset();
+  return out;
+}
+
+Result<std::vector<SummaryState>> SqliteStore::summaries(const std::string& school_id,
+                                                         const std::string& probe, size_t limit) {
+  std::lock_guard lock(reader_->mutex);
+  auto stmt = reader_->statement(kSummaries);
+  if (!stmt) {
+    return stmt.error();
+  }
+  sqlite::Statement& st = **stmt;
+  st.bind_text(1, school_id).bind_text(2, probe).bind(3, static_cast<int64_t>(limit));
+  std::vector<SummaryState> out;
+  for (;;) {
+    auto row = st.step();
+    if (!row) {
+      st.reset();
+      return row.error();
+    }
+    if (!*row) {
+      break;
+    }
+    SummaryState w;
+    if (!parse_blob(w.summary, st.blob(0))) {
+      st.reset();
+      return corrupt("probe summary");
+    }
+    w.observed_ms = st.int64(1);
+    w.received_ms = st.int64(2);
+    out.push_back(std::move(w));
+  }
+  st.reset();
+  return out;
+}
+
+Result<std::vector<BatchRecord>> SqliteStore::batches(const std::string& school_id,
+                                                      const std::string& agent_id,
+                                                      uint64_t after_seq, size_t limit) {
+  std::lock_guard lock(reader_->mutex);
+  auto stmt = reader_->statement(kBatches);
+  if (!stmt) {
+    return stmt.error();
+  }
+  sqlite::Statement& st = **stmt;
+  st.bind_text(1, school_id).bind_text(2, agent_id);
+  st.bind(3, static_cast<int64_t>(std::min<uint64_t>(after_seq, INT64_MAX)));
+  st.bind(4, static_cast<int64_t>(limit));
+  std::vector<BatchRecord> out;
+  for (;;) {
+    auto row = st.step();
+    if (!row) {
+      st.reset();
+      return row.error();
+    }
+    if (!*row) {
+      break;
+    }
+    BatchRecord b;
+    b.seq = static_cast<uint64_t>(st.int64(0));
+    b.received_ms = st.int64(1);
+    b.records = static_cast<uint64_t>(st.int64(2));
+    b.first_record_id = static_cast<uint64_t>(st.int64(3));
+    b.last_record_id = static_cast<uint64_t>(st.int64(4));
+    out.push_back(b);
+  }
+  st.reset();
+  return out;
 }
 
 Result<bool> SqliteStore::delete_school(const std::string& school_id) {

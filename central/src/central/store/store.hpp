@@ -24,6 +24,28 @@ namespace v1 = ::schoolnet::v1;
 struct ApplyOutcome {
   bool duplicate = false;  // (school, agent, seq) had been applied before; nothing was stored
   uint64_t records = 0;    // records applied (0 for a duplicate)
+  uint64_t last_seq = 0;   // the highest seq stored for this agent, after this batch
+};
+
+// One stored batch, for the delivery audit: its seq, when it arrived and the range of record
+// ids it carried (0 when the agent did not number its records).
+struct BatchRecord {
+  uint64_t seq = 0;
+  int64_t received_ms = 0;
+  uint64_t records = 0;
+  uint64_t first_record_id = 0;
+  uint64_t last_record_id = 0;
+};
+
+// One probe sample in the history, with its record envelope.
+struct SampleRecord {
+  v1::ProbeSample sample;
+  std::string agent_id;
+  uint64_t record_id = 0;
+  int64_t observed_ms = 0;
+  int64_t received_ms = 0;
+  bool clock_synced = true;
+  bool time_corrected = false;
 };
 
 struct SchoolSummary {
@@ -118,6 +140,17 @@ class Store {
                                                              size_t limit) = 0;
   virtual Result<std::vector<Stamped<v1::StoreEvent>>> store_events(const std::string& school_id,
                                                                     size_t limit) = 0;
+  // History, newest first by observed time, at most `limit` entries; `probe` empty = every
+  // probe of the school.
+  virtual Result<std::vector<SampleRecord>> samples(const std::string& school_id,
+                                                    const std::string& probe, size_t limit) = 0;
+  virtual Result<std::vector<SummaryState>> summaries(const std::string& school_id,
+                                                      const std::string& probe, size_t limit) = 0;
+  // An agent's stored batches in seq order, from the first seq above `after_seq`, at most
+  // `limit`. Batches pruned by retention are gone from this list.
+  virtual Result<std::vector<BatchRecord>> batches(const std::string& school_id,
+                                                   const std::string& agent_id, uint64_t after_seq,
+                                                   size_t limit) = 0;
 
   // Deletes every row about the school, dedup state included. False when there was none.
   virtual Result<bool> delete_school(const std::string& school_id) = 0;
