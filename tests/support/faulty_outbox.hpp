@@ -41,6 +41,18 @@ class FaultyOutbox final : public store::Outbox {
     }
     return inner_.split(seq);
   }
+  Status rebase(uint64_t seq, uint64_t next_seq) override {
+    if (trip()) {
+      return fault();
+    }
+    return inner_.rebase(seq, next_seq);
+  }
+  Status mark_maybe_delivered(uint64_t seq) override {
+    if (trip()) {
+      return fault();
+    }
+    return inner_.mark_maybe_delivered(seq);
+  }
   Result<store::Accounting> accounting() override { return inner_.accounting(); }
 
   int calls() const { return calls_; }

@@ -47,9 +47,12 @@ class ScriptedTransport final : public uplink::Transport {
       r.status = 400;
       return r;
     }
+    const bool duplicate = seqs_.count(batch.seq()) > 0;
     keep(batch);
     v1::UploadAck ack;
     ack.set_acked_seq(batch.seq());
+    ack.set_duplicate(duplicate);
+    ack.set_last_seq(*seqs_.rbegin());
     r.status = 200;
     ack.SerializeToString(&r.body);
     return r;
@@ -60,6 +63,13 @@ class ScriptedTransport final : public uplink::Transport {
   size_t attempts() const { return attempts_; }
   std::vector<uint64_t> seqs() const { return {seqs_.begin(), seqs_.end()}; }
   size_t record_count() const { return records_.size(); }
+  // Forgets nothing but the agent: as if central had stored batches up to `seq` from an earlier
+  // life of this agent, with record ids that are not this store's.
+  void pretend_stored_up_to(uint64_t seq) {
+    for (uint64_t s = 1; s <= seq; ++s) {
+      seqs_.insert(s);
+    }
+  }
 
  private:
   struct Step {

@@ -35,22 +35,30 @@ class Daemon {
       }
     });
     const auto& cfg = a_.config_;
+    window_wall_minus_mono_ = a_.clock_.wall_ms() - a_.clock_.mono_ms();
     for (size_t i = 0; i < cfg.probes_list.size(); ++i) {
       probe_timers_.push_back(std::make_unique<asio::steady_timer>(io_));
       // Spread the first round so the probes do not all start at once.
       const int64_t spread = std::min<int64_t>(cfg.probes_list[i].interval_ms, 10'000);
       schedule_probe(i, a_.random_.below(std::max<int64_t>(spread, 1)));
     }
-    every(commit_timer_, cfg.store.commit_interval_ms, [this] { (void)a_.flush(); });
-    every(window_timer_, 5'000, [this] { close_windows(false); });
+    every(commit_timer_, cfg.store.commit_interval_ms, [this] { commit(); });
+    every(window_timer_, 5'000, [this] {
+      note_clock();
+      close_windows(false);
+    });
     every(health_timer_, cfg.health_interval_ms, [this] { a_.record_health(); });
-    every(housekeeping_timer_, 30'000, [this] { housekeeping(); });
+    // Cheap when nothing is to do (one counter read and a statvfs), and often enough that the
+    // bounds hold between checks even when the disk fills fast.
+    every(housekeeping_timer_, kHousekeepingMs, [this] { housekeeping(); });
     const int64_t watchdog = sd_watchdog_interval_ms();
     if (watchdog > 0) {
       every(watchdog_timer_, watchdog, [] { sd_notify_message("WATCHDOG=1"); });
     }
     schedule_discovery(0);
-    schedule_upload(2'000);
+    // Let the first probes and the health record commit first, but never wait longer than the
+    // configured cadence.
+    schedule_upload(std::min<int64_t>(2'000, cfg.central.upload_interval_ms));
     a_.record_health();
     sd_notify_message("READY=1\nSTATUS=watching the school network");
     log::notice("agent running", {{"school", cfg.school_id},
@@ -58,10 +66,14 @@ class Daemon {
                                   {"probes", cfg.probes_list.size()},
                                   {"central", cfg.central.url}});
     io_.run();
+    // An upload still in flight finishes on its worker (bounded by central.timeout) and its
+    // outcome is applied, so a clean stop never leaves a batch central may hold unacknowledged.
     blocking_.join();
     if (discovery_thread_.joinable()) {
       discovery_thread_.join();
     }
+    io_.restart();
+    io_.poll();
     close_windows(true);
     (void)a_.flush();
     log::notice("agent stopped");
@@ -88,6 +100,18 @@ class Daemon {
       f();
     } catch (const std::exception& e) {
       log::error("handler failed", {{"in", what}, {"error", e.what()}});
+    }
+  }
+
+  static constexpr int64_t kHousekeepingMs = 5'000;
+
+  // The commit timer: records become produced. When the file system is full the commit fails;
+  // evicting by priority at once (instead of at the next housekeeping) lets it succeed.
+  void commit() {
+    auto st = a_.flush();
+    if (!st && st.error().code == "store_full") {
+      housekeeping();
+      (void)a_.flush();
     }
   }
 
@@ -124,6 +148,7 @@ class Daemon {
           [this, &p]() -> asio::awaitable<void> {
             v1::ProbeSample sample = co_await probes::run_probe(p, env_);
             guarded("probe result", [&] {
+              note_clock();
               window_.add(sample, a_.clock_.wall_ms(), a_.clock_.mono_ms());
               if (!sample.ok()) {
                 log::info("probe failed", {{"name", p.name},
@@ -140,8 +165,11 @@ class Daemon {
     });
   }
 
-  void close_windows(bool all) {
+  // `shift_ms` moves the windows' starts, for windows placed by a wall clock that has since
+  // been stepped (see housekeeping).
+  void close_windows(bool all, int64_t shift_ms = 0) {
     for (auto& s : window_.close(a_.clock_.wall_ms(), a_.clock_.mono_ms(), all)) {
+      s.set_window_start_ms(s.window_start_ms() + shift_ms);
       v1::Record r = make_record(a_.clock_);
       *r.mutable_probe_summary() = std::move(s);
       a_.produce(std::move(r));
@@ -193,8 +221,34 @@ class Daemon {
     });
   }
 
+  // When the wall clock has just synchronised, corrects the times of what was taken before.
+  // Runs before every upload (so nothing leaves with a time the agent could have corrected)
+  // and at housekeeping; never while an upload is in flight, because the correction may
+  // re-seal the batch being sent.
+  void clock_check() {
+    note_clock();
+    a_.check_clock();
+  }
+
+  // Summary windows are placed on the wall clock. When it steps (NTP's first sync of a box
+  // that booted at 1970, or any later step), the windows opened before close at once, their
+  // starts moved by the step, so that no summary is left in a time that no longer exists and
+  // no window mixes samples from both sides. Called before every sample enters a window and
+  // on the window timer.
+  void note_clock() {
+    const int64_t wall_minus_mono = a_.clock_.wall_ms() - a_.clock_.mono_ms();
+    const int64_t step = wall_minus_mono - window_wall_minus_mono_;
+    if (step > kStepMs || step < -kStepMs) {
+      log::notice("wall clock stepped; summary windows closed early",
+                  {{"step_s", static_cast<double>(step) / 1000.0}});
+      close_windows(true, step);
+    }
+    window_wall_minus_mono_ = wall_minus_mono;
+  }
+
   void upload() {
-    (void)a_.flush();
+    clock_check();
+    commit();
     auto prepared = a_.uploader_->prepare();
     if (!prepared) {
       log::error("store failed while sealing a batch", {{"error", prepared.error().to_string()}});
@@ -206,6 +260,7 @@ class Daemon {
       return;
     }
     auto batch = std::make_shared<uplink::Prepared>(std::move(**prepared));
+    uploading_ = true;
     asio::post(blocking_, [this, batch] {
       auto response = std::make_shared<uplink::Response>(a_.transport_->post_batch(batch->body));
       asio::post(io_, [this, batch, response] { uploaded(*batch, *response); });
@@ -213,6 +268,7 @@ class Daemon {
   }
 
   void uploaded(const uplink::Prepared& batch, const uplink::Response& response) {
+    uploading_ = false;
     auto step = a_.uploader_->complete(batch, response);
     if (!step) {
       log::error("store failed after an upload", {{"error", step.error().to_string()}});
@@ -220,6 +276,11 @@ class Daemon {
       return;
     }
     (void)a_.persist_uplink_state(*a_.uploader_);
+    if (step->outcome != last_outcome_) {
+      // For `status`: what kind of problem the last attempt had (credentials, endpoint...).
+      (void)a_.store_->put_state("uplink_last_outcome", uplink::outcome_name(step->outcome));
+      last_outcome_ = step->outcome;
+    }
     const bool ok = step->outcome == uplink::Outcome::delivered;
     if (ok) {
       if (!last_upload_ok_) {
@@ -241,7 +302,9 @@ class Daemon {
   }
 
   void housekeeping() {
-    a_.check_clock();
+    if (!uploading_) {
+      clock_check();
+    }
     const auto& s = a_.config_.store;
     auto r = a_.store_->enforce_bounds(s.max_bytes, s.min_free_bytes);
     if (!r) {
@@ -250,10 +313,17 @@ class Daemon {
       log::warning("outbox full: records evicted (counted in status)",
                    {{"evicted", r->evicted}, {"folded", r->folded}});
     }
+    // After a backlog drained, give its pages back at once (the file shrinks); otherwise
+    // truncate the WAL now and then. Both only when what is pending fits in one batch (the
+    // steady state: new records keep coming), so they cost nothing while a backlog is sent.
     auto a = a_.store_->accounting();
-    if (a && a->pending_records == 0 && a_.clock_.mono_ms() - last_compact_ms_ > 600'000) {
-      (void)a_.store_->compact();
-      last_compact_ms_ = a_.clock_.mono_ms();
+    if (a && static_cast<int64_t>(a->pending_bytes) <= a_.config_.central.batch_max_bytes) {
+      auto reclaimable = a_.store_->reclaimable_bytes();
+      const bool backlog_gone = reclaimable && *reclaimable >= kCompactAfterBytes;
+      if (backlog_gone || a_.clock_.mono_ms() - last_compact_ms_ > 600'000) {
+        (void)a_.store_->compact(backlog_gone ? 1 : 256);
+        last_compact_ms_ = a_.clock_.mono_ms();
+      }
     }
   }
 
@@ -272,8 +342,14 @@ class Daemon {
   asio::steady_timer discovery_timer_{io_};
   asio::steady_timer watchdog_timer_{io_};
   std::thread discovery_thread_;
+  static constexpr int64_t kCompactAfterBytes = 1 << 20;
+
   bool stopping_ = false;
   bool discovering_ = false;
+  bool uploading_ = false;
+  static constexpr int64_t kStepMs = 2'000;  // a jump of the wall clock against the monotonic
+  int64_t window_wall_minus_mono_ = 0;       // the wall clock the open windows were placed on
+  uplink::Outcome last_outcome_ = uplink::Outcome::delivered;
   bool last_upload_ok_ = true;
   int64_t last_full_snapshot_ms_ = -1;
   int64_t last_compact_ms_ = 0;

@@ -22,6 +22,12 @@ class Clock {
 
 // The real clocks: CLOCK_REALTIME, CLOCK_MONOTONIC (which, unlike BOOTTIME, does not jump after a
 // suspend; the box does not suspend), adjtimex and /proc/sys/kernel/random/boot_id.
+//
+// Test and diagnostic hook: when the environment variable SCHOOLNET_CLOCK_SYNC_FILE names a
+// path, synchronised() is true exactly while that file exists, instead of asking adjtimex.
+// Integration tests drive the wall clock with libfaketime, which cannot fake adjtimex; a
+// technician can use it to see how the agent behaves before NTP has synchronised. Nothing else
+// changes: the wall and monotonic clocks are still the kernel's.
 class SystemClock final : public Clock {
  public:
   SystemClock();
@@ -32,6 +38,7 @@ class SystemClock final : public Clock {
 
  private:
   std::string boot_id_;
+  std::string sync_file_;  // from SCHOOLNET_CLOCK_SYNC_FILE; empty: adjtimex decides
 };
 
 // A clock the test sets by hand.

@@ -2,7 +2,9 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
 #include <filesystem>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -79,12 +81,151 @@ std::string move_aside(const std::string& path, int64_t now_ms) {
   return ec ? std::string{} : target;
 }
 
+// What can still be read from a store that was moved aside: the next seq and the last record
+// id. A fresh store continues from them, so seqs and record ids never repeat; when nothing is
+// readable, central's acks tell the agent how far its seqs had gone (see Outbox::rebase).
+struct Salvage {
+  uint64_t next_seq = 0;
+  int64_t last_record_id = 0;
+};
+
+// The page count a database header promises, or 0 when the header is not SQLite's.
+uint64_t header_bytes(const std::string& path) {
+  unsigned char h[100] = {};
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) {
+    return 0;
+  }
+  const size_t n = std::fread(h, 1, sizeof h, f);
+  std::fclose(f);
+  if (n != sizeof h || std::memcmp(h, "SQLite format 3", 16) != 0) {
+    return 0;
+  }
+  uint64_t page = (static_cast<uint64_t>(h[16]) << 8) | h[17];
+  page = page == 1 ? 65536 : page;
+  const uint64_t pages = (static_cast<uint64_t>(h[28]) << 24) |
+                         (static_cast<uint64_t>(h[29]) << 16) |
+                         (static_cast<uint64_t>(h[30]) << 8) | h[31];
+  return page * pages;
+}
+
+Salvage salvage(const std::string& moved_to) {
+  Salvage out;
+  if (moved_to.empty()) {
+    return out;
+  }
+  // SQLite refuses a file shorter than its header says. A copy padded (sparsely) to that size
+  // reads again wherever the pages that matter survived; the moved-aside file stays as it was.
+  std::string path = moved_to;
+  std::error_code ec;
+  const uint64_t want = header_bytes(moved_to);
+  const uint64_t have = std::filesystem::file_size(moved_to, ec);
+  if (ec || want == 0) {
+    return out;
+  }
+  if (have < want && want <= (1ull << 36)) {
+    path = moved_to + ".salvage";
+    std::filesystem::copy_file(moved_to, path, std::filesystem::copy_options::overwrite_existing,
+                               ec);
+    if (!ec) {
+      std::filesystem::resize_file(path, want, ec);
+    }
+    if (ec) {
+      std::filesystem::remove(path, ec);
+      return out;
+    }
+  }
+  struct Cleanup {
+    std::string path;
+    bool remove;
+    ~Cleanup() {
+      if (remove) {
+        for (const char* suffix : {"", "-wal", "-shm"}) {
+          std::error_code e;
+          std::filesystem::remove(path + suffix, e);
+        }
+      }
+    }
+  } cleanup{path, path != moved_to};
+  auto db = Database::open(path, SQLITE_OPEN_READONLY);
+  if (!db) {
+    return out;
+  }
+  if (auto st = db->prepare("SELECT value FROM state WHERE key = 'next_seq'"); st) {
+    if (auto row = st->step(); row && *row) {
+      const std::string v = st->column_text(0);
+      char* end = nullptr;
+      const unsigned long long n = std::strtoull(v.c_str(), &end, 10);
+      if (end && *end == '\0' && n > 0 && n < (1ull << 62)) {
+        out.next_seq = n;
+      }
+    }
+  }
+  if (auto st = db->prepare("SELECT seq FROM sqlite_sequence WHERE name = 'records'"); st) {
+    if (auto row = st->step(); row && *row && st->column_int(0) > 0) {
+      out.last_record_id = st->column_int(0);
+    }
+  }
+  return out;
+}
+
 bool is_unusable(const Error& e) {
   return e.code == "store_corrupt" || e.code == "store_io" ||
          e.message.find("file is not a database") != std::string::npos;
 }
 
+// A full file system makes SQLite fail with SQLITE_FULL, or with an I/O error when it cannot
+// even size its shared-memory file. Neither says anything about the store itself.
+bool is_space_problem(const Error& e, const std::string& path) {
+  constexpr int64_t kNearlyFull = 1 << 20;
+  return e.code == "store_full" || (e.code == "store_io" && free_disk_bytes(path) < kNearlyFull);
+}
+
 }  // namespace
+
+int64_t free_disk_bytes(const std::string& path) {
+  std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  if (dir.empty()) {
+    dir = ".";
+  }
+  struct statvfs sv {};
+  if (statvfs(dir.c_str(), &sv) != 0) {
+    return INT64_MAX;
+  }
+  return static_cast<int64_t>(sv.f_bavail) * static_cast<int64_t>(sv.f_frsize);
+}
+
+std::string reserve_path(const std::string& path) {
+  return path + ".reserve";
+}
+
+bool release_reserve(const std::string& path) {
+  std::error_code ec;
+  const bool removed = std::filesystem::remove(reserve_path(path), ec);
+  if (removed) {
+    log::warning("file system full: released the store's reserve to make room",
+                 {{"path", reserve_path(path)}, {"bytes", kReserveBytes}});
+  }
+  return removed;
+}
+
+void ensure_reserve(const std::string& path, int64_t min_free_bytes) {
+  std::error_code ec;
+  const std::string r = reserve_path(path);
+  if (std::filesystem::exists(r, ec) ||
+      free_disk_bytes(path) < min_free_bytes + 4 * kReserveBytes) {
+    return;
+  }
+  const int fd = ::open(r.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return;
+  }
+  const int rc = ::posix_fallocate(fd, 0, kReserveBytes);
+  ::close(fd);
+  if (rc != 0) {
+    std::filesystem::remove(r, ec);
+  }
+}
 
 Priority priority_of(const v1::Record& r) {
   switch (r.body_case()) {
@@ -149,7 +290,8 @@ Result<AgentStore> AgentStore::open(const std::string& path, const Clock& clock,
       std::filesystem::create_directories(parent, ec);
     }
   }
-  for (int attempt = 0; attempt < 2; ++attempt) {
+  bool released = false;
+  for (int attempt = 0; attempt < 3; ++attempt) {
     auto db = Database::open(path);
     Status st = db ? Status{} : Status{db.error()};
     if (st.ok()) {
@@ -171,12 +313,41 @@ Result<AgentStore> AgentStore::open(const std::string& path, const Clock& clock,
       if (st.ok()) {
         if (rep.reset) {
           (void)s.bump("store_resets", 1);
+          const Salvage old = salvage(rep.moved_to);
+          if (old.next_seq > 0) {
+            (void)s.put_state("next_seq", std::to_string(old.next_seq));
+          }
+          if (old.last_record_id > 0) {
+            if (auto seed =
+                    s.db_.prepare("INSERT INTO sqlite_sequence(name, seq) VALUES('records', ?1)");
+                seed) {
+              (void)seed->bind(1, old.last_record_id).run();
+            }
+          }
+          rep.salvaged_next_seq = old.next_seq;
+          rep.salvaged_last_record_id = old.last_record_id;
         }
+        ensure_reserve(path, 0);
         return s;
       }
     }
-    if (attempt == 1 || !is_unusable(st.error())) {
-      return st.error();
+    const Error err = st.error();
+    if (is_space_problem(err, path)) {
+      // Never move a healthy store aside because the disk is full. The reserve exists for this
+      // moment: with it released the store opens and eviction can make room.
+      s = AgentStore();
+      if (db) {
+        *db = Database();
+      }
+      if (!released && release_reserve(path)) {
+        released = true;
+        continue;
+      }
+      return make_error("store_full",
+                        path + ": the file system is full (" + err.message + "); will retry");
+    }
+    if (rep.reset || !is_unusable(err)) {
+      return err;
     }
     // Unusable: move it aside and start afresh; the caller reports the event.
     s = AgentStore();
@@ -582,6 +753,58 @@ Status AgentStore::split(uint64_t seq) {
   return tx.commit();
 }
 
+Status AgentStore::rebase(uint64_t seq, uint64_t next_seq) {
+  Transaction tx(db_);
+  if (auto s = tx.begin(); !s) {
+    return s;
+  }
+  auto unseal = db_.prepare("UPDATE records SET batch_seq = NULL WHERE batch_seq = ?1");
+  auto delb = db_.prepare("DELETE FROM batches WHERE seq = ?1");
+  if (!unseal || !delb) {
+    return !unseal ? unseal.error() : delb.error();
+  }
+  if (auto s = unseal->bind(1, static_cast<int64_t>(seq)).run(); !s) {
+    return s;
+  }
+  if (auto s = delb->bind(1, static_cast<int64_t>(seq)).run(); !s) {
+    return s;
+  }
+  auto current = get_state("next_seq");
+  if (!current) {
+    return current.error();
+  }
+  const uint64_t have = *current ? std::stoull(**current) : 1;
+  if (next_seq > have) {
+    if (auto s = put_state("next_seq", std::to_string(next_seq)); !s) {
+      return s;
+    }
+  }
+  if (auto s = bump("seq_rebases", 1); !s) {
+    return s;
+  }
+  return tx.commit();
+}
+
+Status AgentStore::mark_maybe_delivered(uint64_t seq) {
+  return put_state("sealed_maybe_delivered", std::to_string(seq));
+}
+
+Result<std::optional<std::pair<uint64_t, uint64_t>>> AgentStore::in_flight() {
+  auto st = db_.prepare("SELECT seq, record_count FROM batches ORDER BY seq LIMIT 1");
+  if (!st) {
+    return st.error();
+  }
+  auto row = st->step();
+  if (!row) {
+    return row.error();
+  }
+  if (!*row) {
+    return std::optional<std::pair<uint64_t, uint64_t>>();
+  }
+  return std::optional<std::pair<uint64_t, uint64_t>>(std::pair<uint64_t, uint64_t>(
+      static_cast<uint64_t>(st->column_int(0)), static_cast<uint64_t>(st->column_int(1))));
+}
+
 Result<Accounting> AgentStore::accounting() {
   Accounting a;
   auto st = db_.prepare("SELECT name, value FROM counters");
@@ -717,6 +940,47 @@ Result<uint64_t> AgentStore::correct_unsynchronised_times(int64_t now_wall_ms, i
   if (auto s = tx.begin(); !s) {
     return s.error();
   }
+  // A sealed batch with records to correct is re-sealed later under a fresh seq, unless an
+  // attempt may have left it at central: its seq must then keep its bytes.
+  auto maybe = get_state("sealed_maybe_delivered");
+  if (!maybe) {
+    return maybe.error();
+  }
+  auto sealed = db_.prepare(
+      "SELECT DISTINCT batch_seq FROM records WHERE clock_synced = 0 AND boot_id = ?1 AND "
+      "batch_seq IS NOT NULL");
+  if (!sealed) {
+    return sealed.error();
+  }
+  sealed->bind(1, boot_id);
+  std::vector<int64_t> unseal;
+  for (;;) {
+    auto row = sealed->step();
+    if (!row) {
+      return row.error();
+    }
+    if (!*row) {
+      break;
+    }
+    const int64_t seq = sealed->column_int(0);
+    if (!*maybe || **maybe != std::to_string(seq)) {
+      unseal.push_back(seq);
+    }
+  }
+  sealed = Statement();
+  for (const int64_t seq : unseal) {
+    auto up = db_.prepare("UPDATE records SET batch_seq = NULL WHERE batch_seq = ?1");
+    auto delb = db_.prepare("DELETE FROM batches WHERE seq = ?1");
+    if (!up || !delb) {
+      return !up ? up.error() : delb.error();
+    }
+    if (auto s = up->bind(1, seq).run(); !s) {
+      return s.error();
+    }
+    if (auto s = delb->bind(1, seq).run(); !s) {
+      return s.error();
+    }
+  }
   auto sel = db_.prepare(
       "SELECT id, mono_ms, body FROM records WHERE clock_synced = 0 AND boot_id = ?1 AND "
       "batch_seq IS NULL");
@@ -744,6 +1008,11 @@ Result<uint64_t> AgentStore::correct_unsynchronised_times(int64_t now_wall_ms, i
       continue;  // cannot happen for bytes we wrote; never fatal
     }
     const int64_t observed = now_wall_ms - (now_mono_ms - sel->column_int(1));
+    if (r.has_probe_summary()) {
+      // The window was placed by the same wrong clock: it moves by as much.
+      auto* w = r.mutable_probe_summary();
+      w->set_window_start_ms(w->window_start_ms() + (observed - r.observed_at_ms()));
+    }
     r.set_observed_at_ms(observed);
     r.set_time_corrected(true);
     r.set_clock_synced(true);
@@ -783,12 +1052,22 @@ uint64_t AgentStore::file_bytes() const {
   return total;
 }
 
-Status AgentStore::compact() {
+Result<int64_t> AgentStore::reclaimable_bytes() {
   auto freelist = db_.pragma_int("freelist_count");
-  if (freelist && *freelist > 256) {
-    if (auto s = db_.exec("PRAGMA incremental_vacuum"); !s) {
-      return s;
-    }
+  if (!freelist) {
+    return freelist.error();
+  }
+  auto page = db_.pragma_int("page_size");
+  if (!page) {
+    return page.error();
+  }
+  return *freelist * *page;
+}
+
+Status AgentStore::compact(int64_t min_free_pages) {
+  auto freelist = db_.pragma_int("freelist_count");
+  if (freelist && *freelist > 0 && *freelist >= min_free_pages) {
+    return give_back_space();  // in small steps, so the WAL never grows by the whole backlog
   }
   // TRUNCATE resets the WAL to zero bytes; it can complete because the agent holds no
   // long-lived read transactions.

@@ -19,6 +19,9 @@ struct OpenReport {
   bool reset = false;    // the old file was unusable and moved aside
   std::string moved_to;  // where it went
   std::string reason;    // why it was unusable
+  // What could still be read from the old file and carries on in the fresh one (0: nothing).
+  uint64_t salvaged_next_seq = 0;
+  int64_t salvaged_last_record_id = 0;
 };
 
 struct StoredDevice {
@@ -35,6 +38,17 @@ struct EvictionReport {
   uint64_t folded = 0;           // minute summaries folded into hourly ones
   uint64_t summaries_added = 0;  // hourly summaries that replaced them
 };
+
+// Space kept in a file beside the store (PATH.reserve) and given up when the file system is
+// full, so the store can still open and evict to make room; made again once there is space.
+inline constexpr int64_t kReserveBytes = 512 * 1024;
+std::string reserve_path(const std::string& path);
+// Removes the reserve; true when there was one.
+bool release_reserve(const std::string& path);
+// Makes the reserve when it is missing and the file system has room beyond min_free_bytes.
+void ensure_reserve(const std::string& path, int64_t min_free_bytes);
+// Free bytes for unprivileged use on the file system holding `path` (INT64_MAX if unknown).
+int64_t free_disk_bytes(const std::string& path);
 
 class AgentStore final : public Outbox {
  public:
@@ -53,7 +67,12 @@ class AgentStore final : public Outbox {
   Status acknowledge(uint64_t seq) override;
   Status quarantine(uint64_t seq, const std::string& reason) override;
   Status split(uint64_t seq) override;
+  Status rebase(uint64_t seq, uint64_t next_seq) override;
+  Status mark_maybe_delivered(uint64_t seq) override;
   Result<Accounting> accounting() override;
+
+  // The sealed batch waiting for central's ack, if any: (seq, records).
+  Result<std::optional<std::pair<uint64_t, uint64_t>>> in_flight();
 
   // Agent state: small named values.
   Result<std::optional<std::string>> get_state(const std::string& key);
@@ -71,12 +90,18 @@ class AgentStore final : public Outbox {
 
   // Rewrites observed_at of records taken before the wall clock synchronised, using the
   // monotonic clock of the same boot: observed = now_wall - (now_mono - mono). Records of
-  // other boots cannot be corrected and keep their flag.
+  // other boots cannot be corrected and keep their flag. A sealed batch that holds such records
+  // and can never have reached central (mark_maybe_delivered was not called for it) is
+  // unsealed first, so its records are corrected too and go under a fresh seq; the caller must
+  // not have an attempt at sending it in progress.
   Result<uint64_t> correct_unsynchronised_times(int64_t now_wall_ms, int64_t now_mono_ms,
                                                 const std::string& boot_id);
 
-  // Housekeeping after a backlog drained: truncate the WAL and give free pages back.
-  Status compact();
+  // Housekeeping after a backlog drained: truncate the WAL and give the file's free pages back
+  // to the file system when there are at least `min_free_pages` of them.
+  Status compact(int64_t min_free_pages = 256);
+  // Bytes of free pages inside the file, which compact() would give back.
+  Result<int64_t> reclaimable_bytes();
 
   const std::string& path() const { return path_; }
   uint64_t file_bytes() const;
@@ -88,6 +113,10 @@ class AgentStore final : public Outbox {
   Status bump(const std::string& counter, int64_t delta);
   Result<int64_t> counter(const std::string& name);
   Result<EvictionReport> fold_summaries(int64_t target_bytes);
+  Result<EvictionReport> enforce_bounds_once(int64_t max_bytes, int64_t min_free_bytes);
+  // Gives the file's free pages and the WAL's space back to the file system, in steps small
+  // enough to fit in the WAL the file already has (so it works on a full disk too).
+  Status give_back_space();
 
   Database db_;
   std::string path_;

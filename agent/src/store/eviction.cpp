@@ -1,8 +1,9 @@
 // Outbox bounds: "degrade resolution, not coverage". At the size cap or the free-disk floor the
 // outbox first drops raw probe samples (per-minute summaries already cover them), then folds
 // per-minute summaries into hourly ones, then evicts whole classes oldest first: summaries,
-// then snapshots, and outages, device changes, findings and health last. Every record that
-// leaves this way is counted under evicted/<kind>/<reason> in the same transaction.
+// then snapshots, and (at the cap only) outages, device changes, findings and health last.
+// Every record that leaves this way is counted under evicted/<kind>/<reason> in the same
+// transaction.
 #include <algorithm>
 #include <filesystem>
 #include <map>
@@ -16,18 +17,12 @@ namespace schoolnet::store {
 namespace {
 
 constexpr int64_t kHourMs = 3'600'000;
-constexpr int kFoldChunk = 2000;  // summaries folded per transaction
+constexpr int kFoldChunk = 2000;       // summaries folded per transaction
+constexpr int64_t kEvictChunk = 2000;  // records evicted per transaction
+constexpr int kVacuumPages = 32;       // pages given back to the file system per step
 
 int64_t free_bytes_at(const std::string& path) {
-  std::filesystem::path dir = std::filesystem::path(path).parent_path();
-  if (dir.empty()) {
-    dir = ".";
-  }
-  struct statvfs sv {};
-  if (statvfs(dir.c_str(), &sv) != 0) {
-    return INT64_MAX;
-  }
-  return static_cast<int64_t>(sv.f_bavail) * static_cast<int64_t>(sv.f_frsize);
+  return free_disk_bytes(path);
 }
 
 // Merges minute summaries of one probe and hour into one hourly summary. Percentiles cannot be
@@ -42,7 +37,44 @@ struct HourFold {
 
 }  // namespace
 
+Status AgentStore::give_back_space() {
+  // RESTART: the WAL starts again from its beginning, so each step below reuses the space the
+  // WAL file already has instead of growing it. That is what lets this work on a full disk.
+  if (auto s = db_.exec("PRAGMA wal_checkpoint(RESTART)"); !s) {
+    return s;
+  }
+  for (;;) {
+    auto freelist = db_.pragma_int("freelist_count");
+    if (!freelist) {
+      return freelist.error();
+    }
+    if (*freelist == 0) {
+      break;
+    }
+    // A few pages at a time: the moved pages go through the WAL before the file shrinks.
+    if (auto s = db_.exec("PRAGMA incremental_vacuum(" + std::to_string(kVacuumPages) + ")"); !s) {
+      return s;
+    }
+    if (auto s = db_.exec("PRAGMA wal_checkpoint(RESTART)"); !s) {
+      return s;
+    }
+  }
+  return db_.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+}
+
 Result<EvictionReport> AgentStore::enforce_bounds(int64_t max_bytes, int64_t min_free_bytes) {
+  auto r = enforce_bounds_once(max_bytes, min_free_bytes);
+  if (!r && r.error().code == "store_full" && release_reserve(path_)) {
+    // Even deleting needs room in the WAL; the reserve gives it.
+    r = enforce_bounds_once(max_bytes, min_free_bytes);
+  }
+  if (r) {
+    ensure_reserve(path_, min_free_bytes);
+  }
+  return r;
+}
+
+Result<EvictionReport> AgentStore::enforce_bounds_once(int64_t max_bytes, int64_t min_free_bytes) {
   EvictionReport report;
   auto pending = counter("pending_bytes");
   if (!pending) {
@@ -50,8 +82,18 @@ Result<EvictionReport> AgentStore::enforce_bounds(int64_t max_bytes, int64_t min
   }
   int64_t target = max_bytes;
   std::string reason = "cap";
-  const int64_t free_now = free_bytes_at(path_);
+  int64_t free_now = free_bytes_at(path_);
   if (free_now < min_free_bytes) {
+    // Pages freed inside the file and the WAL's space are of no use to the rest of the system:
+    // give them back before deciding that records must go. A failure here (the disk is so full
+    // that even this cannot write) is not the end: eviction below frees pages in small steps.
+    (void)give_back_space();
+    free_now = free_bytes_at(path_);
+  }
+  const bool disk = free_now < min_free_bytes;
+  if (disk) {
+    // Evicting n bytes of records frees about n bytes of pages, which give_back_space() below
+    // returns to the file system.
     target = std::min(target, *pending - (min_free_bytes - free_now));
     reason = "disk";
   }
@@ -60,95 +102,96 @@ Result<EvictionReport> AgentStore::enforce_bounds(int64_t max_bytes, int64_t min
     return report;
   }
 
-  // Evicts the oldest records of one priority class (optionally one kind) until the pending
-  // bytes reach the target; returns the bytes still above it.
-  auto evict_class = [&](Priority p, const char* only_kind) -> Result<int64_t> {
-    auto cur = counter("pending_bytes");
-    if (!cur) {
-      return cur.error();
-    }
-    int64_t excess = *cur - target;
-    if (excess <= 0) {
-      return int64_t{0};
-    }
-    std::string where = "batch_seq IS NULL AND priority = ?1";
-    if (only_kind) {
-      where += " AND kind = ?2";
-    }
-    auto sel = db_.prepare("SELECT id, size FROM records WHERE " + where + " ORDER BY id");
-    if (!sel) {
-      return sel.error();
-    }
-    sel->bind(1, static_cast<int64_t>(p));
-    if (only_kind) {
-      sel->bind(2, std::string_view(only_kind));
-    }
-    int64_t last_id = -1;
-    int64_t freed = 0;
+  // Evicts the oldest records of one priority class until the pending bytes reach the target,
+  // kEvictChunk records per transaction (small WAL footprint: on a full disk the WAL is
+  // restarted between chunks); returns the bytes still above the target.
+  auto evict_class = [&](Priority p) -> Result<int64_t> {
     for (;;) {
-      auto row = sel->step();
-      if (!row) {
-        return row.error();
+      auto cur = counter("pending_bytes");
+      if (!cur) {
+        return cur.error();
       }
-      if (!*row || freed >= excess) {
-        break;
+      const int64_t excess = *cur - target;
+      if (excess <= 0) {
+        return int64_t{0};
       }
-      last_id = sel->column_int(0);
-      freed += sel->column_int(1);
-    }
-    sel = Statement();
-    if (last_id < 0) {
-      return excess;
-    }
-    Transaction tx(db_);
-    if (auto s = tx.begin(); !s) {
-      return s.error();
-    }
-    auto by_kind = db_.prepare("SELECT kind, COUNT(*), SUM(size) FROM records WHERE " + where +
-                               " AND id <= ?3 GROUP BY kind");
-    auto del = db_.prepare("DELETE FROM records WHERE " + where + " AND id <= ?3");
-    if (!by_kind || !del) {
-      return make_error("store_prepare", "eviction statements");
-    }
-    for (Statement* st : {&*by_kind, &*del}) {
-      st->bind(1, static_cast<int64_t>(p));
-      if (only_kind) {
-        st->bind(2, std::string_view(only_kind));
+      const std::string where = "batch_seq IS NULL AND priority = ?1";
+      auto sel =
+          db_.prepare("SELECT id, size FROM records WHERE " + where + " ORDER BY id LIMIT ?2");
+      if (!sel) {
+        return sel.error();
       }
-      st->bind(3, last_id);
-    }
-    std::vector<std::tuple<std::string, int64_t, int64_t>> kinds;
-    for (;;) {
-      auto row = by_kind->step();
-      if (!row) {
-        return row.error();
-      }
-      if (!*row) {
-        break;
-      }
-      kinds.emplace_back(by_kind->column_text(0), by_kind->column_int(1), by_kind->column_int(2));
-    }
-    if (auto s = del->run(); !s) {
-      return s.error();
-    }
-    for (const auto& [kind, n, bytes] : kinds) {
-      for (auto [name, delta] :
-           {std::pair<std::string, int64_t>{"evicted/" + kind + "/" + reason, n},
-            {"pending_records", -n},
-            {"pending_bytes", -bytes}}) {
-        if (auto s = bump(name, delta); !s) {
-          return s.error();
+      sel->bind(1, static_cast<int64_t>(p)).bind(2, kEvictChunk);
+      int64_t last_id = -1;
+      int64_t freed = 0;
+      int64_t rows = 0;
+      for (;;) {
+        auto row = sel->step();
+        if (!row) {
+          return row.error();
         }
+        if (!*row || freed >= excess) {
+          break;
+        }
+        last_id = sel->column_int(0);
+        freed += sel->column_int(1);
+        ++rows;
       }
-      report.evicted += static_cast<uint64_t>(n);
+      sel = Statement();
+      if (last_id < 0) {
+        return excess;  // nothing of this class left
+      }
+      Transaction tx(db_);
+      if (auto s = tx.begin(); !s) {
+        return s.error();
+      }
+      auto by_kind = db_.prepare("SELECT kind, COUNT(*), SUM(size) FROM records WHERE " + where +
+                                 " AND id <= ?2 GROUP BY kind");
+      auto del = db_.prepare("DELETE FROM records WHERE " + where + " AND id <= ?2");
+      if (!by_kind || !del) {
+        return make_error("store_prepare", "eviction statements");
+      }
+      for (Statement* st : {&*by_kind, &*del}) {
+        st->bind(1, static_cast<int64_t>(p)).bind(2, last_id);
+      }
+      std::vector<std::tuple<std::string, int64_t, int64_t>> kinds;
+      for (;;) {
+        auto row = by_kind->step();
+        if (!row) {
+          return row.error();
+        }
+        if (!*row) {
+          break;
+        }
+        kinds.emplace_back(by_kind->column_text(0), by_kind->column_int(1), by_kind->column_int(2));
+      }
+      if (auto s = del->run(); !s) {
+        return s.error();
+      }
+      for (const auto& [kind, n, bytes] : kinds) {
+        for (auto [name, delta] :
+             {std::pair<std::string, int64_t>{"evicted/" + kind + "/" + reason, n},
+              {"pending_records", -n},
+              {"pending_bytes", -bytes}}) {
+          if (auto s = bump(name, delta); !s) {
+            return s.error();
+          }
+        }
+        report.evicted += static_cast<uint64_t>(n);
+      }
+      if (auto s = tx.commit(); !s) {
+        return s.error();
+      }
+      if (disk) {
+        (void)db_.exec("PRAGMA wal_checkpoint(RESTART)");
+      }
+      if (rows < kEvictChunk && freed < excess) {
+        return excess - freed;  // the class ran out
+      }
     }
-    if (auto s = tx.commit(); !s) {
-      return s.error();
-    }
-    return std::max<int64_t>(0, excess - freed);
   };
 
-  auto left = evict_class(Priority::raw_sample, nullptr);
+  auto left = evict_class(Priority::raw_sample);
   if (!left) {
     return left.error();
   }
@@ -162,12 +205,26 @@ Result<EvictionReport> AgentStore::enforce_bounds(int64_t max_bytes, int64_t min
     report.evicted += folded->evicted;
   }
   for (Priority p : {Priority::summary, Priority::snapshot, Priority::critical}) {
-    auto more = evict_class(p, nullptr);
+    if (p == Priority::critical && disk) {
+      // Outages, device changes, findings, health and store events are the evidence of what
+      // happened and take little room. When something else fills the disk they stay: dropping
+      // them would lose the outage itself and free next to nothing. Only the cap, which bounds
+      // the outbox itself, ever evicts them.
+      break;
+    }
+    auto more = evict_class(p);
     if (!more) {
       return more.error();
     }
     if (*more == 0) {
       break;
+    }
+  }
+  if (disk && report.evicted > 0) {
+    // Without this the file keeps the freed pages, the free space never comes back, and the
+    // next check would evict again for the same shortfall.
+    if (auto s = give_back_space(); !s) {
+      return s.error();
     }
   }
   return report;

@@ -82,6 +82,14 @@ class Outbox {
   // Central said the batch is too large (413): unseal it so it is sent again in smaller
   // batches. A batch of one record cannot shrink and is quarantined instead.
   virtual Status split(uint64_t seq) = 0;
+  // Central answered "duplicate" for a seq it had from an earlier life of this agent (central's
+  // last seq is above it: the store was reset and its seq counter began again). Unseal the batch
+  // so its records go again, and make every later seq at least `next_seq`.
+  virtual Status rebase(uint64_t seq, uint64_t next_seq) = 0;
+  // An attempt at sending batch `seq` failed in a way that may have left it stored at central
+  // (a timeout or a broken connection after the request was sent). Such a batch keeps its bytes
+  // until it is acknowledged; a batch never marked can be re-sealed (time correction) safely.
+  virtual Status mark_maybe_delivered(uint64_t seq) = 0;
 
   virtual Result<Accounting> accounting() = 0;
 };

@@ -234,6 +234,21 @@ Response CurlTransport::post_batch(const std::string& gzip_body) {
   if (rc != CURLE_OK) {
     out.error_class = classify(rc, errbuf);
     out.error_detail = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+    if (!impl_->proxy.empty()) {
+      // Through a proxy, say when it was the proxy that failed: it refused the tunnel (407:
+      // wrong or missing credentials) or could not be reached at all.
+      long connect_code = 0;
+      curl_easy_getinfo(c, CURLINFO_HTTP_CONNECTCODE, &connect_code);
+      if (connect_code != 0 && connect_code != 200) {
+        out.error_class = "proxy";
+        out.error_detail = "the proxy answered CONNECT with HTTP " + std::to_string(connect_code) +
+                           (connect_code == 407 ? " (check the proxy user and password)" : "") +
+                           " (" + out.error_detail + ")";
+      } else if (rc == CURLE_COULDNT_CONNECT) {
+        out.error_class = "proxy";
+        out.error_detail = "cannot connect to the proxy (" + out.error_detail + ")";
+      }
+    }
     // The token never appears in libcurl's messages, but be certain before anything is logged.
     if (!impl_->options.token.empty()) {
       for (size_t p; (p = out.error_detail.find(impl_->options.token)) != std::string::npos;) {

@@ -20,6 +20,8 @@ const char* outcome_name(Outcome o) {
       return "credentials";
     case Outcome::endpoint:
       return "endpoint";
+    case Outcome::rebase:
+      return "rebase";
   }
   return "?";
 }
@@ -47,6 +49,16 @@ Decision decide(const Response& r, uint64_t seq) {
       d.outcome = Outcome::retry;
       d.reason = "central acknowledged seq " + std::to_string(ack.acked_seq()) + ", not " +
                  std::to_string(seq);
+      return d;
+    }
+    if (ack.duplicate() && ack.last_seq() > seq) {
+      // Central already holds this seq from before, and later ones too: batches go strictly in
+      // seq order, so our counter must have gone back. Dropping these records as duplicates
+      // would lose them.
+      d.outcome = Outcome::rebase;
+      d.next_seq = ack.last_seq() + 1;
+      d.reason = "central already has seq " + std::to_string(seq) + " (its last is " +
+                 std::to_string(ack.last_seq()) + "): this agent's seq went back";
       return d;
     }
     d.outcome = Outcome::delivered;
@@ -80,6 +92,14 @@ Decision decide(const Response& r, uint64_t seq) {
     d.reason = status + " is not an acknowledgement";
   }
   return d;
+}
+
+bool may_have_reached_central(const Response& r) {
+  if (r.status == 0) {
+    return r.error_class.empty() || r.error_class == "timeout" || r.error_class == "network" ||
+           r.error_class == "internal";
+  }
+  return r.status < 400 || r.status >= 500;
 }
 
 int64_t Backoff::next_delay_ms(Random& random, int64_t server_delay_ms) {

@@ -17,6 +17,8 @@ enum class Outcome {
   split,        // 413: send the records again in smaller batches
   credentials,  // 401/403: keep caching, retry slowly, show the problem in `status`
   endpoint,     // 404/405/3xx: central's URL is wrong; keep caching, retry slowly
+  rebase,       // 200 "duplicate" for a seq below central's last one: this agent's seq counter
+                // went back (a fresh store); send the records again under a higher seq
 };
 
 const char* outcome_name(Outcome o);
@@ -25,10 +27,17 @@ struct Decision {
   Outcome outcome = Outcome::retry;
   int64_t server_delay_ms = -1;  // Retry-After, when the server gave one
   std::string reason;            // for logs and status
+  uint64_t next_seq = 0;         // rebase: the lowest seq central has not seen from this agent
 };
 
 // Classifies one attempt at sending batch `seq`.
 Decision decide(const Response& response, uint64_t seq);
+
+// Whether a failed attempt may nevertheless have left the batch stored at central: an answer
+// that is not a refusal (5xx from a gateway, a 200 without a matching ack) or a connection that
+// broke or timed out after the request may have gone out. DNS, connect, TLS and proxy failures
+// and 4xx answers mean central never stored it.
+bool may_have_reached_central(const Response& response);
 
 // Exponential backoff with full jitter (delay uniform in [0, min(cap, base * 2^n))), with the
 // server's Retry-After as a floor. Steps count attempts, not wall time, so a clock jump never

@@ -56,7 +56,15 @@ Result<Step> Uploader::complete(const Prepared& prepared, const Response& respon
   s.seq = prepared.seq;
   s.records = prepared.records;
   s.wire_bytes = prepared.body.size();
-  const Decision d = decide(response, prepared.seq);
+  Decision d = decide(response, prepared.seq);
+  if (response.status == 0 && response.error_class == "tls_not_yet_valid" &&
+      !clock_.synchronised()) {
+    // Central's certificate is fine; our clock is what is wrong (a box without RTC before NTP).
+    d.reason =
+        "clock_unsynchronised: central's certificate is not yet valid by this box's "
+        "clock, which is not synchronised (" +
+        response.error_detail + ")";
+  }
   s.outcome = d.outcome;
   s.reason = d.reason;
   const uint64_t seq = prepared.seq;
@@ -83,6 +91,12 @@ Result<Step> Uploader::complete(const Prepared& prepared, const Response& respon
       last_error_ = "batch " + std::to_string(seq) + " too large for central; split";
       s.wait_ms = 0;
       break;
+    case Outcome::rebase:
+      applied = outbox_.rebase(seq, d.next_seq);
+      log::warning("central already had this seq from an earlier store; sending again",
+                   {{"seq", seq}, {"next_seq", d.next_seq}, {"records", prepared.records}});
+      s.wait_ms = 0;
+      break;
     case Outcome::retry:
       last_error_ = d.reason;
       s.wait_ms = backoff_.next_delay_ms(random_, d.server_delay_ms);
@@ -90,9 +104,16 @@ Result<Step> Uploader::complete(const Prepared& prepared, const Response& respon
     case Outcome::credentials:
     case Outcome::endpoint:
       last_error_ = d.reason;
-      s.wait_ms =
-          std::max(backoff_.next_delay_ms(random_, d.server_delay_ms), options_.slow_retry_ms);
+      // Slowly, but never slower than the configured cap.
+      s.wait_ms = std::max(backoff_.next_delay_ms(random_, d.server_delay_ms),
+                           std::min(options_.slow_retry_ms, options_.retry_cap_ms));
       break;
+  }
+  if (applied.ok() &&
+      (d.outcome == Outcome::retry || d.outcome == Outcome::credentials ||
+       d.outcome == Outcome::endpoint) &&
+      may_have_reached_central(response)) {
+    applied = outbox_.mark_maybe_delivered(seq);
   }
   if (!applied) {
     return applied.error();

@@ -77,6 +77,43 @@ TEST(Eviction, OutagesAndChangesOutliveSummariesAndSnapshots) {
   EXPECT_EQ(count_kind(*s, "outage"), 10);
 }
 
+// Below the free-disk floor that nothing the outbox can do will restore (another file filled
+// the disk), eviction goes by priority but stops short of the critical class, and counts
+// everything under reason "disk". The freed pages go back to the file system.
+TEST(Eviction, AtTheDiskFloorKeepsOutagesChangesAndHealth) {
+  TempDir dir;
+  ManualClock clock;
+  auto s = AgentStore::open(dir.file("a.db"), clock);
+  std::vector<v1::Record> recs;
+  for (int i = 0; i < 2000; ++i) {
+    recs.push_back(testing::sample(clock, "p"));
+  }
+  for (int i = 0; i < 100; ++i) {
+    recs.push_back(testing::summary(clock, "p", clock.wall_ms() + i * 60'000));
+    recs.push_back(testing::snapshot(clock, "dev" + std::to_string(i)));
+  }
+  for (int i = 0; i < 5; ++i) {
+    recs.push_back(testing::outage(clock, clock.wall_ms() + i));
+    recs.push_back(testing::change(clock, "dev" + std::to_string(i)));
+  }
+  ASSERT_TRUE(s->append(recs).ok());
+  const uint64_t file_before = s->file_bytes();
+  auto r = s->enforce_bounds(64 << 20, /*min_free_bytes=*/INT64_MAX / 4);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  auto a = s->accounting();
+  EXPECT_TRUE(a->balanced());
+  EXPECT_EQ(a->evicted["probe_sample/disk"], 2000u);
+  EXPECT_GT(a->evicted["device_snapshot/disk"], 0u);
+  for (const auto& [key, n] : a->evicted) {
+    EXPECT_TRUE(key.find("/disk") != std::string::npos || key == "probe_summary/folded") << key;
+    EXPECT_EQ(key.rfind("outage", 0), std::string::npos) << key;
+    EXPECT_EQ(key.rfind("device_change", 0), std::string::npos) << key;
+  }
+  EXPECT_EQ(a->pending_records, 10u);
+  EXPECT_LT(s->file_bytes(), file_before / 2) << "the freed pages stayed in the file";
+  EXPECT_EQ(count_kind(*s, "outage"), 5);
+}
+
 TEST(Eviction, FoldsMinuteSummariesIntoHoursBeforeEvictingThem) {
   TempDir dir;
   ManualClock clock;

@@ -241,6 +241,43 @@ TEST(Outbox, TruncatedFileIsMovedAsideAndAFreshStoreStarts) {
   expect_balanced(*s);
 }
 
+// Seqs and record ids must never repeat (central dedups on seq). When the damaged file still
+// says how far they had gone, the fresh store carries on from there.
+TEST(Outbox, AFreshStoreCarriesOnTheSeqAndRecordIdsOfATruncatedOne) {
+  TempDir dir;
+  ManualClock clock;
+  const std::string path = dir.file("a.db");
+  uint64_t last_seq = 0;
+  {
+    auto s = AgentStore::open(path, clock);
+    ASSERT_TRUE(s.ok());
+    for (int i = 0; i < 5; ++i) {
+      auto recs = samples(clock, 400);
+      ASSERT_TRUE(s->append(recs).ok());
+      auto b = s->next_batch(header(), BatchLimits{});
+      ASSERT_TRUE(b.ok() && b->has_value());
+      last_seq = (*b)->seq;
+      ASSERT_TRUE(s->acknowledge(last_seq).ok());
+    }
+    auto more = samples(clock, 3000);
+    ASSERT_TRUE(s->append(more).ok());
+    ASSERT_TRUE(s->compact().ok());
+  }
+  std::filesystem::resize_file(path, std::filesystem::file_size(path) / 2);
+  OpenReport report;
+  auto s = AgentStore::open(path, clock, &report);
+  ASSERT_TRUE(s.ok()) << s.error().to_string();
+  ASSERT_TRUE(report.reset);
+  EXPECT_EQ(report.salvaged_next_seq, last_seq + 1);
+  EXPECT_EQ(report.salvaged_last_record_id, 5 * 400 + 3000);
+  auto recs = samples(clock, 1);
+  ASSERT_TRUE(s->append(recs).ok());
+  EXPECT_EQ(recs[0].record_id(), 5u * 400 + 3000 + 1);
+  auto b = s->next_batch(header(), BatchLimits{});
+  ASSERT_TRUE(b.ok() && b->has_value());
+  EXPECT_EQ((*b)->seq, last_seq + 1);
+}
+
 TEST(Outbox, CorrectsTimesTakenBeforeTheClockSynchronised) {
   TempDir dir;
   // Boot at 1970 with an unsynchronised clock, as a Pi without RTC does.
@@ -261,6 +298,101 @@ TEST(Outbox, CorrectsTimesTakenBeforeTheClockSynchronised) {
   EXPECT_EQ(parsed.records(0).observed_at_ms(), 1'764'000'000'000 - 60'000);
   EXPECT_TRUE(parsed.records(0).time_corrected());
   EXPECT_TRUE(parsed.records(0).clock_synced());
+  expect_balanced(*s);
+}
+
+TEST(Outbox, RebaseUnsealsTheBatchAndRaisesTheNextSeq) {
+  TempDir dir;
+  ManualClock clock;
+  auto s = AgentStore::open(dir.file("a.db"), clock);
+  auto recs = samples(clock, 3);
+  ASSERT_TRUE(s->append(recs).ok());
+  auto b = s->next_batch(header(), BatchLimits{});
+  ASSERT_TRUE(b.ok() && b->has_value());
+  EXPECT_EQ((*b)->seq, 1u);
+  ASSERT_TRUE(s->rebase(1, 41).ok());
+  auto again = s->next_batch(header(), BatchLimits{});
+  ASSERT_TRUE(again.ok() && again->has_value());
+  EXPECT_EQ((*again)->seq, 41u);
+  EXPECT_EQ((*again)->records, 3u);
+  // A rebase never lowers the seq.
+  ASSERT_TRUE(s->rebase(41, 5).ok());
+  auto third = s->next_batch(header(), BatchLimits{});
+  EXPECT_EQ((*third)->seq, 42u);
+  expect_balanced(*s);
+}
+
+// Pi at 1970: the first batch is sealed while uploads fail with "certificate not yet valid".
+// When NTP syncs, that batch never reached central, so it is re-sealed with corrected times.
+TEST(Outbox, CorrectionReSealsASealedBatchThatNeverReachedCentral) {
+  TempDir dir;
+  ManualClock clock(/*wall_ms=*/5'000, /*mono_ms=*/5'000, /*synced=*/false, "boot-a");
+  auto s = AgentStore::open(dir.file("a.db"), clock);
+  auto recs = samples(clock, 2);
+  ASSERT_TRUE(s->append(recs).ok());
+  auto sealed = s->next_batch(header(), BatchLimits{});
+  ASSERT_TRUE(sealed.ok() && sealed->has_value());
+  clock.advance_ms(30'000);
+  clock.set_wall_ms(1'764'000'000'000);
+  clock.set_synchronised(true);
+  auto n = s->correct_unsynchronised_times(clock.wall_ms(), clock.mono_ms(), clock.boot_id());
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 2u);
+  auto b = s->next_batch(header(), BatchLimits{});
+  ASSERT_TRUE(b.ok() && b->has_value());
+  EXPECT_EQ((*b)->seq, 2u) << "the re-sealed batch must not reuse the old seq";
+  v1::Batch parsed;
+  ASSERT_TRUE(parsed.ParseFromString((*b)->bytes));
+  ASSERT_EQ(parsed.records_size(), 2);
+  EXPECT_EQ(parsed.records(0).observed_at_ms(), 1'764'000'000'000 - 30'000);
+  EXPECT_TRUE(parsed.records(0).time_corrected());
+  expect_balanced(*s);
+}
+
+TEST(Outbox, CorrectionKeepsASealedBatchThatMayHaveReachedCentral) {
+  TempDir dir;
+  ManualClock clock(/*wall_ms=*/5'000, /*mono_ms=*/5'000, /*synced=*/false, "boot-a");
+  auto s = AgentStore::open(dir.file("a.db"), clock);
+  auto recs = samples(clock, 2);
+  ASSERT_TRUE(s->append(recs).ok());
+  auto sealed = s->next_batch(header(), BatchLimits{});
+  ASSERT_TRUE(sealed.ok() && sealed->has_value());
+  ASSERT_TRUE(s->mark_maybe_delivered((*sealed)->seq).ok());
+  clock.set_wall_ms(1'764'000'000'000);
+  clock.set_synchronised(true);
+  auto n = s->correct_unsynchronised_times(clock.wall_ms(), clock.mono_ms(), clock.boot_id());
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 0u);
+  auto b = s->next_batch(header(), BatchLimits{});
+  ASSERT_TRUE(b.ok() && b->has_value());
+  EXPECT_EQ((*b)->seq, (*sealed)->seq);
+  EXPECT_EQ((*b)->bytes, (*sealed)->bytes) << "a seq central may hold must keep its bytes";
+  expect_balanced(*s);
+}
+
+TEST(Outbox, CompactGivesFreePagesBack) {
+  TempDir dir;
+  ManualClock clock;
+  auto s = AgentStore::open(dir.file("a.db"), clock);
+  for (int i = 0; i < 20; ++i) {
+    auto recs = samples(clock, 500);
+    ASSERT_TRUE(s->append(recs).ok());
+  }
+  for (;;) {
+    auto b = s->next_batch(header(), BatchLimits{});
+    ASSERT_TRUE(b.ok());
+    if (!b->has_value()) {
+      break;
+    }
+    ASSERT_TRUE(s->acknowledge((*b)->seq).ok());
+  }
+  const uint64_t before = s->file_bytes();
+  auto reclaimable = s->reclaimable_bytes();
+  ASSERT_TRUE(reclaimable.ok());
+  EXPECT_GT(*reclaimable, 0);
+  ASSERT_TRUE(s->compact(1).ok());
+  EXPECT_LT(s->file_bytes(), before / 2) << "before=" << before;
+  EXPECT_EQ(*s->reclaimable_bytes(), 0);
   expect_balanced(*s);
 }
 

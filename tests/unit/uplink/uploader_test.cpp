@@ -175,6 +175,90 @@ TEST(Uploader, PacesBacklogToTheDrainRate) {
   EXPECT_EQ(s->wait_ms, static_cast<int64_t>(s->wire_bytes));  // bytes * 8 / 8000 s
 }
 
+TEST(Uploader, CredentialRetriesWaitSlowlyButNeverPastTheCap) {
+  Fixture f;
+  f.produce(1);
+  f.central.script(401);
+  UploaderOptions o = options();
+  o.retry_cap_ms = 5000;
+  Uploader u(f.store, f.central, f.clock, f.random, o);
+  auto s = u.step();
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->outcome, Outcome::credentials);
+  EXPECT_EQ(s->wait_ms, 5000);
+}
+
+// A store that was reset (corrupt file moved aside) starts its seq at 1 again; central already
+// holds seqs 1..50 from the old store and answers "duplicate". Those records were never sent:
+// they must go again under seqs above central's last, not be dropped as duplicates.
+TEST(Uploader, SendsAgainUnderAHigherSeqWhenCentralHadTheSeqFromAnEarlierStore) {
+  Fixture f;
+  f.central.pretend_stored_up_to(50);
+  f.produce(15);
+  Uploader u(f.store, f.central, f.clock, f.random, options());
+  auto first = u.step();
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->outcome, Outcome::rebase);
+  drain(u);
+  EXPECT_EQ(f.central.record_count(), 15u);
+  EXPECT_EQ(f.central.duplicate_records(), 0u);
+  const auto seqs = f.central.seqs();
+  EXPECT_EQ(std::vector<uint64_t>(seqs.end() - 2, seqs.end()), (std::vector<uint64_t>{51, 52}));
+  auto a = f.accounting();
+  EXPECT_EQ(a.acked, 15u);
+  EXPECT_TRUE(a.balanced());
+}
+
+TEST(Uploader, AnOrdinaryDuplicateAckIsADelivery) {
+  Fixture f;
+  f.produce(3);
+  f.central.script(0, -1, "timeout", /*store=*/true);
+  Uploader u(f.store, f.central, f.clock, f.random, options());
+  auto lost = u.step();
+  ASSERT_TRUE(lost.ok());
+  auto again = u.step();
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->outcome, Outcome::delivered);  // duplicate, but of the last seq: no rebase
+  EXPECT_EQ(f.accounting().acked, 3u);
+}
+
+TEST(Uploader, ReportsACertificateNotYetValidOnAnUnsynchronisedClockAsAClockProblem) {
+  Fixture f;
+  f.produce(1);
+  f.clock.set_synchronised(false);
+  f.central.script(0, -1, "tls_not_yet_valid");
+  Uploader u(f.store, f.central, f.clock, f.random, options());
+  auto s = u.step();
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->outcome, Outcome::retry);
+  EXPECT_EQ(u.last_error().rfind("clock_unsynchronised", 0), 0u) << u.last_error();
+
+  f.clock.set_synchronised(true);  // now the certificate really is not yet valid
+  f.central.script(0, -1, "tls_not_yet_valid");
+  ASSERT_TRUE(u.step().ok());
+  EXPECT_EQ(u.last_error().rfind("tls_not_yet_valid", 0), 0u) << u.last_error();
+}
+
+TEST(Uploader, MarksABatchThatMayHaveReachedCentralAndOnlyThen) {
+  Fixture f;
+  f.produce(2);
+  f.central.script(0, -1, "connect");
+  f.central.script(0, -1, "tls_not_yet_valid");
+  f.central.script(429);
+  Uploader u(f.store, f.central, f.clock, f.random, options());
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(u.step().ok());
+  }
+  auto marked = f.store.get_state("sealed_maybe_delivered");
+  ASSERT_TRUE(marked.ok());
+  EXPECT_FALSE(marked->has_value()) << "a batch central never saw was marked";
+  f.central.script(0, -1, "timeout");
+  ASSERT_TRUE(u.step().ok());
+  marked = f.store.get_state("sealed_maybe_delivered");
+  ASSERT_TRUE(marked.ok() && marked->has_value());
+  EXPECT_EQ(**marked, "1");
+}
+
 // For N = 0..k: the Nth store operation fails. After the failure the uploader carries on;
 // in the end everything produced reaches central exactly once and the counters balance.
 TEST(Uploader, FaultMatrixOverStoreOperationsLosesAndDuplicatesNothing) {
