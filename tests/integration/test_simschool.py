@@ -26,7 +26,7 @@ SCHOOL: simlib.School | None = None
 def setUpModule():
     global SCHOOL
     if os.geteuid() != 0:
-        raise unittest.SkipTest("needs root (network namespaces)")
+        raise RuntimeError("needs root (network namespaces); scripts/test runs as root")
     SCHOOL = simlib.up(simlib.DEFAULT_MANIFEST)
 
 
