@@ -85,9 +85,9 @@ Args parse_args(int argc, char** argv, int first) {
   return a;
 }
 
-Result<config::AgentConfig> load_config(const std::string& path) {
+Result<config::AgentConfig> load_config(const std::string& path, config::FileChecks files) {
   settings::Problems problems;
-  auto c = config::load(path, problems);
+  auto c = config::load(path, problems, files);
   if (!c) {
     std::fprintf(stderr, "schoolnet-agent: configuration errors:\n%s", problems.joined().c_str());
     return c.error();
@@ -176,7 +176,9 @@ int main_command(int argc, char** argv) {
     std::fprintf(stderr, "schoolnet-agent: unexpected argument '%s'\n", args.positional[0].c_str());
     return kExitUsage;
   }
-  auto cfg = load_config(args.config);
+  const bool inspecting = cmd == "inventory" || cmd == "status";  // read the store only
+  auto cfg =
+      load_config(args.config, inspecting ? config::FileChecks::off : config::FileChecks::on);
   if (!cfg) {
     return kExitUsage;
   }

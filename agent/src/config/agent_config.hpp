@@ -40,7 +40,7 @@ struct CentralConfig {
   std::string token;
   std::string proxy;  // empty: from the environment (https_proxy, HTTPS_PROXY, ...)
   int64_t timeout_ms = 30'000;
-  int64_t upload_interval_ms = 10'000;
+  int64_t upload_interval_ms = 60'000;
   int64_t retry_cap_ms = 300'000;
   int64_t batch_max_records = 1000;
   int64_t batch_max_bytes = 256 * 1024;
@@ -103,10 +103,16 @@ struct AgentConfig {
 
 std::span<const settings::Spec> agent_settings();
 
+// Whether validation also checks that the files the config names (CA, rules) can be read.
+// Commands that only read the store (inventory, status) skip it, so a technician can still
+// look at what the box holds while a CA file is missing.
+enum class FileChecks { on, off };
+
 // Parses and validates; every problem goes to `problems` ("FILE:LINE: KEY: what").
-Result<AgentConfig> load(const std::string& path, settings::Problems& problems);
+Result<AgentConfig> load(const std::string& path, settings::Problems& problems,
+                         FileChecks files = FileChecks::on);
 Result<AgentConfig> parse(std::string_view toml_text, std::string_view file_name,
-                          settings::Problems& problems);
+                          settings::Problems& problems, FileChecks files = FileChecks::on);
 
 // Parses "a.b.c.d" or "a.b.c.d/len" (len 16..32) into an inclusive IPv4 range.
 Result<SnmpTarget> parse_target(std::string_view text);

@@ -69,6 +69,16 @@ TEST(AgentConfig, AnUnreadableFileIsAnErrorNamingLineAndKey) {
   EXPECT_NE(c.error().message.find("/nonexistent/schoolnet-ca.pem"), std::string::npos);
 }
 
+TEST(AgentConfig, InspectionCommandsReadAConfigWhoseFilesAreMissing) {
+  // inventory and status only read the store: a missing CA must not hide what the box holds.
+  std::string text = kGood;
+  text.replace(text.find("/dev/null"), 9, "/nonexistent/schoolnet-ca.pem");
+  settings::Problems p;
+  auto c = parse(text, "agent.toml", p, FileChecks::off);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->central.ca_file, "/nonexistent/schoolnet-ca.pem");
+}
+
 TEST(AgentConfig, UnknownKeyIsAnErrorNamingLineAndKey) {
   settings::Problems p;
   std::string text = kGood;
