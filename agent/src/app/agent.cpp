@@ -278,7 +278,8 @@ Status Agent::absorb(const discovery::PassResult& pass, bool send_all) {
                                     {"snmp_targets", pass.snmp_targets},
                                     {"mdns_hosts", pass.observations.mdns.size()},
                                     {"changes", update.changes.size()},
-                                    {"ms", pass.duration_ms}});
+                                    {"ms", pass.duration_ms},
+                                    {"snmp_ms", pass.snmp_ms}});
   for (const auto& p : pass.problems) {
     log::warning("discovery problem", {{"detail", p}});
   }
@@ -326,10 +327,16 @@ void Agent::check_clock() {
 }
 
 Status Agent::persist_uplink_state(const uplink::Uploader& u) {
-  if (auto st = store_->put_state("uplink_last_ok_ms", std::to_string(u.last_ok_ms())); !st) {
-    return st;
+  // The time of the last ack is written by the ack itself; the error only when it changed, so
+  // a steady stream of deliveries costs no extra commits.
+  if (persisted_last_error_ && *persisted_last_error_ == u.last_error()) {
+    return {};
   }
-  return store_->put_state("uplink_last_error", u.last_error());
+  auto st = store_->put_state("uplink_last_error", u.last_error());
+  if (st) {
+    persisted_last_error_ = u.last_error();
+  }
+  return st;
 }
 
 int Agent::once(int64_t upload_timeout_ms) {

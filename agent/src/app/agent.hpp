@@ -65,6 +65,7 @@ class Agent {
   discovery::OuiRegistry oui_;
   discovery::Classifier classifier_ = discovery::Classifier::builtin();
   std::string pseudonym_key_;
+  std::optional<std::string> persisted_last_error_;  // what uplink_last_error holds, once known
   std::map<std::string, int> preferred_credential_;
   std::map<std::string, discovery::WalkTuning> walk_tuning_;
   std::vector<v1::Record> buffer_;

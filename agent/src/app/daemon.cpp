@@ -1,6 +1,7 @@
 #include "app/daemon.hpp"
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <thread>
 
@@ -36,11 +37,23 @@ class Daemon {
     });
     const auto& cfg = a_.config_;
     window_wall_minus_mono_ = a_.clock_.wall_ms() - a_.clock_.mono_ms();
+    // Probes with the same interval run as one round: their results arrive within a few
+    // seconds of each other and are committed together, instead of one SD-card commit per
+    // probe spread over the whole interval.
+    std::map<int64_t, size_t> round_of;
     for (size_t i = 0; i < cfg.probes_list.size(); ++i) {
       probe_timers_.push_back(std::make_unique<asio::steady_timer>(io_));
-      // Spread the first round so the probes do not all start at once.
-      const int64_t spread = std::min<int64_t>(cfg.probes_list[i].interval_ms, 10'000);
-      schedule_probe(i, a_.random_.below(std::max<int64_t>(spread, 1)));
+      const int64_t interval = cfg.probes_list[i].interval_ms;
+      auto [it, added] = round_of.emplace(interval, rounds_.size());
+      if (added) {
+        rounds_.push_back(Round{interval, {}, std::make_unique<asio::steady_timer>(io_)});
+      }
+      rounds_[it->second].probes.push_back(i);
+    }
+    for (size_t r = 0; r < rounds_.size(); ++r) {
+      // The first round starts at a random moment of the first 10 s (or of the interval).
+      const int64_t spread = std::min<int64_t>(rounds_[r].interval_ms, 10'000);
+      schedule_round(r, a_.random_.below(std::max<int64_t>(spread, 1)));
     }
     every(commit_timer_, cfg.store.commit_interval_ms, [this] { commit(); });
     every(window_timer_, 5'000, [this] {
@@ -121,6 +134,9 @@ class Daemon {
     for (auto& t : probe_timers_) {
       t->cancel();
     }
+    for (auto& r : rounds_) {
+      r.timer->cancel();
+    }
     for (asio::steady_timer* t :
          {&commit_timer_, &window_timer_, &health_timer_, &housekeeping_timer_, &upload_timer_,
           &discovery_timer_, &watchdog_timer_}) {
@@ -135,6 +151,29 @@ class Daemon {
     return ms - j + a_.random_.below(2 * j + 1);
   }
 
+  // One round: its probes start kStaggerMs apart (so a round never opens every connection at
+  // once), and the next round follows a jittered interval later.
+  static constexpr int64_t kStaggerMs = 100;
+
+  void schedule_round(size_t r, int64_t delay_ms) {
+    asio::steady_timer& timer = *rounds_[r].timer;
+    timer.expires_after(std::chrono::milliseconds(delay_ms));
+    timer.async_wait([this, r](const boost::system::error_code& ec) {
+      if (ec || stopping_) {
+        return;
+      }
+      const Round& round = rounds_[r];
+      // A round ends before the next begins, however many probes it holds.
+      const int64_t stagger = std::min<int64_t>(
+          kStaggerMs, round.interval_ms / static_cast<int64_t>(round.probes.size() + 1));
+      for (size_t k = 0; k < round.probes.size(); ++k) {
+        schedule_probe(round.probes[k], static_cast<int64_t>(k) * stagger);
+      }
+      schedule_round(r, jittered(round.interval_ms));
+    });
+  }
+
+  // Runs probe i once, after delay_ms.
   void schedule_probe(size_t i, int64_t delay_ms) {
     auto& timer = *probe_timers_[i];
     timer.expires_after(std::chrono::milliseconds(delay_ms));
@@ -161,7 +200,6 @@ class Daemon {
             });
           },
           asio::detached);
-      schedule_probe(i, jittered(p.interval_ms));
     });
   }
 
@@ -333,6 +371,12 @@ class Daemon {
   asio::signal_set signals_;
   probes::ProbeEnv env_;
   probes::SummaryWindow window_;
+  struct Round {
+    int64_t interval_ms = 0;
+    std::vector<size_t> probes;  // indexes into config.probes_list, in config order
+    std::unique_ptr<asio::steady_timer> timer;
+  };
+  std::vector<Round> rounds_;
   std::vector<std::unique_ptr<asio::steady_timer>> probe_timers_;
   asio::steady_timer commit_timer_{io_};
   asio::steady_timer window_timer_{io_};

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 
@@ -45,7 +46,8 @@ int print_status(const config::AgentConfig& config, const Clock& clock, Format f
     return v && v->has_value() ? **v : std::string{};
   };
   const std::string last_ok = state("uplink_last_ok_ms");
-  const int64_t last_ok_ms = last_ok.empty() ? 0 : std::stoll(last_ok);
+  // The store is untrusted too: text that is not a number reads as "never".
+  const int64_t last_ok_ms = std::strtoll(last_ok.c_str(), nullptr, 10);
   const std::string last_error = state("uplink_last_error");
   const std::string last_outcome = state("uplink_last_outcome");
   // A problem people must fix, as opposed to one that passes (central down, a 503).

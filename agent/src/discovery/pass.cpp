@@ -215,6 +215,7 @@ PassResult run_pass(const PassOptions& options) {
     auto more = query_devices(found, preferred, ctx, result.problems);
     std::move(more.begin(), more.end(), std::back_inserter(outcomes));
   }
+  result.snmp_ms = steady_ms() - start;
   mdns_thread.join();
   result.snmp_targets = outcomes.size();
 

@@ -33,6 +33,7 @@ struct PassResult {
   size_t swept = 0;  // addresses swept
   size_t sweep_responders = 0;
   int64_t duration_ms = 0;
+  int64_t snmp_ms = 0;  // of which SNMP: from the start until the last device was asked in full
 };
 
 struct Targets {

@@ -638,6 +638,13 @@ Status AgentStore::acknowledge(uint64_t seq) {
   if (auto s = clear->run(); !s) {
     return s;
   }
+  // When central last acknowledged, for `status`: kept in this transaction rather than in one
+  // of its own, because every commit costs the SD card pages.
+  if (clock_) {
+    if (auto s = put_state("uplink_last_ok_ms", std::to_string(clock_->wall_ms())); !s) {
+      return s;
+    }
+  }
   return tx.commit();
 }
 
