@@ -138,13 +138,16 @@ class DiskFull(dl.DeliveryTestCase):
             filler = os.path.join(self.disk, "filler")
             fill(filler)
             full_from = time.time() * 1000
-            time.sleep(8)
+            # Commits can go on for a while into space SQLite already holds (a WAL that was
+            # checkpointed is rewritten from its start): wait for the first one that fails.
+            dl.wait_for(lambda: "commit failed; records kept in memory" in
+                        ds.log_tail("agent-full", 100000), 60,
+                        what="a commit to fail on the full disk")
+            time.sleep(5)
             full_to = time.time() * 1000
             self.assertIsNone(agent.poll(), "the agent died on a full disk")
             during = ds.status(config)
             dl.assert_balanced(self, during)
-            self.assertIn("commit failed; records kept in memory",
-                          ds.log_tail("agent-full", 100000))
             os.unlink(filler)
             produced = during["counters"]["produced"]
             dl.wait_for(lambda: ds.counter(config, "produced") > produced + 20, 15,

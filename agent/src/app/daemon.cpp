@@ -3,6 +3,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include <boost/asio.hpp>
@@ -280,12 +281,22 @@ class Daemon {
       log::notice("wall clock stepped; summary windows closed early",
                   {{"step_s", static_cast<double>(step) / 1000.0}});
       close_windows(true, step);
+      if (!a_.clock_.synchronised()) {
+        // An unsynchronised clock that steps is usually NTP (or fake-hwclock) setting it, with
+        // the kernel's "synchronised" flag following a moment later. Uploading in between would
+        // send the records of the wrong time before they can be corrected: hold for a while.
+        unsynced_step_mono_ms_ = a_.clock_.mono_ms();
+      }
     }
     window_wall_minus_mono_ = wall_minus_mono;
   }
 
   void upload() {
     clock_check();
+    if (holding_for_sync()) {
+      schedule_upload(kSyncPollMs);
+      return;
+    }
     commit();
     auto prepared = a_.uploader_->prepare();
     if (!prepared) {
@@ -392,6 +403,27 @@ class Daemon {
   bool discovering_ = false;
   bool uploading_ = false;
   static constexpr int64_t kStepMs = 2'000;  // a jump of the wall clock against the monotonic
+  // After a step of an unsynchronised clock, uploads wait this long at most for the sync flag.
+  static constexpr int64_t kSyncGraceMs = 30'000;
+  static constexpr int64_t kSyncPollMs = 500;
+  std::optional<int64_t> unsynced_step_mono_ms_;  // when the unsynchronised clock last stepped
+
+  // True while uploads wait for a clock that has just stepped to say it is synchronised.
+  bool holding_for_sync() {
+    if (!unsynced_step_mono_ms_) {
+      return false;
+    }
+    const int64_t waited = a_.clock_.mono_ms() - *unsynced_step_mono_ms_;
+    if (a_.clock_.synchronised() || waited >= kSyncGraceMs) {
+      if (!a_.clock_.synchronised()) {
+        log::notice("wall clock still unsynchronised after a step; uploading uncorrected times",
+                    {{"waited_s", static_cast<double>(waited) / 1000.0}});
+      }
+      unsynced_step_mono_ms_.reset();
+      return false;
+    }
+    return true;
+  }
   int64_t window_wall_minus_mono_ = 0;       // the wall clock the open windows were placed on
   uplink::Outcome last_outcome_ = uplink::Outcome::delivered;
   bool last_upload_ok_ = true;
