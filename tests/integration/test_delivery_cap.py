@@ -25,6 +25,7 @@ import simlib  # noqa: E402
 BACKLOG_GEN = os.path.join(simlib.BUILD_DIR, "tests", "bench", "backlog_gen")
 CAP = 1 << 20
 HOURS = 48
+PROBE_INTERVAL_MS = 60_000
 
 
 def parse_kv(text: str) -> dict:
@@ -44,7 +45,7 @@ class LongOutageSmallCap(dl.DeliveryTestCase):
                            probes={"summary_window": "1m"})
         end_ms = int(time.time() * 1000) - 120_000
         gen = subprocess.run([BACKLOG_GEN, "--config", config, "--hours", str(HOURS),
-                              "--probe-interval", "60000", "--health-interval", "300000",
+                              "--probe-interval", str(PROBE_INTERVAL_MS), "--health-interval", "300000",
                               "--devices", "3",
                               "--end-ms", str(end_ms)], capture_output=True, text=True,
                              timeout=120)
@@ -123,7 +124,11 @@ class LongOutageSmallCap(dl.DeliveryTestCase):
                 for s in sums:
                     lo, hi = s["window_start_ms"], s["window_start_ms"] + s["window_s"] * 1000
                     covered.update(range(lo // 3_600_000, (int(hi) - 1) // 3_600_000 + 1))
-                want = set(range(start_ms // 3_600_000, (end_ms - 1) // 3_600_000 + 1))
+                # Every hour in which a sample was taken: the first at start_ms, the last one
+                # interval before end_ms (when end_ms falls in an hour's first minute, that hour
+                # has none).
+                last_sample_ms = end_ms - PROBE_INTERVAL_MS
+                want = set(range(start_ms // 3_600_000, last_sample_ms // 3_600_000 + 1))
                 self.assertEqual(want - covered, set(), "hours without any summary")
 
 

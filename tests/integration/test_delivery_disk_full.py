@@ -143,7 +143,7 @@ class DiskFull(dl.DeliveryTestCase):
             dl.wait_for(lambda: "commit failed; records kept in memory" in
                         ds.log_tail("agent-full", 100000), 60,
                         what="a commit to fail on the full disk")
-            time.sleep(5)
+            time.sleep(10)  # long enough that a probe at 1 s +- 10 % must show ~8 samples
             full_to = time.time() * 1000
             self.assertIsNone(agent.poll(), "the agent died on a full disk")
             during = ds.status(config)

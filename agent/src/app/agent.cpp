@@ -154,7 +154,9 @@ Status Agent::start() {
   u.retry_cap_ms = config_.central.retry_cap_ms;
   u.drain_rate_bps = config_.central.drain_rate_bps;
   uploader_ = std::make_unique<uplink::Uploader>(*store_, *transport_, clock_, random_, u);
-  clock_was_synced_ = clock_.synchronised();
+  // Unsynchronised until shown otherwise: when the clock is already synchronised at start,
+  // the first check corrects what an earlier run of this boot stored before the sync.
+  clock_was_synced_ = false;
   return {};
 }
 
@@ -172,17 +174,44 @@ Status Agent::flush() {
   auto st = store_->append(buffer_);
   if (!st) {
     // Not produced: keep them and try again at the next commit; bounds enforcement may free
-    // space in between. Never grow without limit while the store refuses.
+    // space in between. Never grow without limit while the store refuses: past the limit the
+    // lowest-priority, oldest records go first, and every one is counted.
     log::error("commit failed; records kept in memory",
                {{"error", st.error().to_string()}, {"waiting", buffer_.size()}});
-    if (buffer_.size() > static_cast<size_t>(config_.store.commit_records) * 10) {
-      buffer_.erase(buffer_.begin(),
-                    buffer_.begin() + static_cast<std::ptrdiff_t>(buffer_.size() / 2));
+    const auto limit = static_cast<size_t>(config_.store.commit_records) * 10;
+    if (buffer_.size() > limit) {
+      const size_t dropped = shed(buffer_, limit / 2);
+      lost_uncommitted_ += dropped;
+      log::error("store refused commits for too long; records dropped from memory",
+                 {{"dropped", dropped}, {"dropped_total", lost_uncommitted_}});
     }
     return st;
   }
   buffer_.clear();
+  if (lost_uncommitted_ > 0 && store_->count_lost_uncommitted(lost_uncommitted_)) {
+    lost_uncommitted_ = 0;
+  }
   return {};
+}
+
+size_t shed(std::vector<v1::Record>& records, size_t keep) {
+  if (records.size() <= keep) {
+    return 0;
+  }
+  size_t excess = records.size() - keep;
+  const size_t before = records.size();
+  // Lowest priority class first, oldest first within it.
+  for (int p = static_cast<int>(store::Priority::raw_sample);
+       excess > 0 && p <= static_cast<int>(store::Priority::critical); ++p) {
+    std::erase_if(records, [&](const v1::Record& r) {
+      if (excess > 0 && static_cast<int>(store::priority_of(r)) == p) {
+        --excess;
+        return true;
+      }
+      return false;
+    });
+  }
+  return before - records.size();
 }
 
 discovery::PassResult Agent::discover() {
@@ -310,6 +339,7 @@ void Agent::record_health() {
     }
     h->set_quarantined(a->quarantined);
     h->set_store_resets(a->store_resets);
+    h->set_lost_uncommitted(a->lost_uncommitted + lost_uncommitted_);
     h->set_oldest_pending_ms(a->oldest_pending_ms);
   }
   produce(std::move(r));
@@ -321,14 +351,29 @@ void Agent::check_clock() {
     (void)flush();
     auto n =
         store_->correct_unsynchronised_times(clock_.wall_ms(), clock_.mono_ms(), clock_.boot_id());
-    log::notice("wall clock synchronised; earlier timestamps corrected", {{"records", n ? *n : 0}});
+    if (!n) {
+      // Tried again at the next check: the records keep their flag until corrected.
+      log::error("could not correct earlier timestamps", {{"error", n.error().to_string()}});
+      return;
+    }
+    if (*n > 0) {
+      log::notice("wall clock synchronised; earlier timestamps corrected", {{"records", *n}});
+    }
   }
   clock_was_synced_ = synced;
 }
 
-Status Agent::persist_uplink_state(const uplink::Uploader& u) {
-  // The time of the last ack is written by the ack itself; the error only when it changed, so
-  // a steady stream of deliveries costs no extra commits.
+Status Agent::persist_uplink_state(const uplink::Uploader& u, uplink::Outcome outcome) {
+  // The time of the last ack is written by the ack itself; the error and the kind of outcome
+  // only when they changed (and once per process, so a stale "credentials" from before a
+  // restart never outlives the first answer), so a steady stream of deliveries costs no extra
+  // commits.
+  if (!persisted_last_outcome_ || *persisted_last_outcome_ != outcome) {
+    if (auto st = store_->put_state("uplink_last_outcome", uplink::outcome_name(outcome)); !st) {
+      return st;
+    }
+    persisted_last_outcome_ = outcome;
+  }
   if (persisted_last_error_ && *persisted_last_error_ == u.last_error()) {
     return {};
   }
@@ -396,10 +441,10 @@ int Agent::once(int64_t upload_timeout_ms) {
       log::error("store failed during upload", {{"error", step.error().to_string()}});
       return kExitFailed;
     }
-    (void)persist_uplink_state(*uploader_);
     if (!step->sent) {
       break;
     }
+    (void)persist_uplink_state(*uploader_, step->outcome);
     if (step->outcome == uplink::Outcome::delivered) {
       ++batches;
       continue;

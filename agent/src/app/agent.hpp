@@ -32,6 +32,10 @@ enum ExitCode : int {
   kExitStore = 3,   // the store could not be opened at all
 };
 
+// Drops records until `keep` remain: the lowest priority class first (raw samples), oldest
+// first within it. Returns how many went. For a store that refuses commits for too long.
+size_t shed(std::vector<v1::Record>& records, size_t keep);
+
 class Agent {
  public:
   Agent(config::AgentConfig config, Clock& clock);
@@ -54,7 +58,7 @@ class Agent {
   Status absorb(const discovery::PassResult& pass, bool send_all);
   void record_health();
   void check_clock();
-  Status persist_uplink_state(const uplink::Uploader& u);
+  Status persist_uplink_state(const uplink::Uploader& u, uplink::Outcome outcome);
 
   config::AgentConfig config_;
   Clock& clock_;
@@ -66,9 +70,11 @@ class Agent {
   discovery::Classifier classifier_ = discovery::Classifier::builtin();
   std::string pseudonym_key_;
   std::optional<std::string> persisted_last_error_;  // what uplink_last_error holds, once known
+  std::optional<uplink::Outcome> persisted_last_outcome_;  // the same for uplink_last_outcome
   std::map<std::string, int> preferred_credential_;
   std::map<std::string, discovery::WalkTuning> walk_tuning_;
   std::vector<v1::Record> buffer_;
+  uint64_t lost_uncommitted_ = 0;  // dropped from buffer_ and not yet added to the store's count
   int64_t started_mono_ms_ = 0;
   bool clock_was_synced_ = false;
   size_t last_device_count_ = 0;

@@ -324,12 +324,7 @@ class Daemon {
       schedule_upload(a_.config_.central.upload_interval_ms);
       return;
     }
-    (void)a_.persist_uplink_state(*a_.uploader_);
-    if (step->outcome != last_outcome_) {
-      // For `status`: what kind of problem the last attempt had (credentials, endpoint...).
-      (void)a_.store_->put_state("uplink_last_outcome", uplink::outcome_name(step->outcome));
-      last_outcome_ = step->outcome;
-    }
+    (void)a_.persist_uplink_state(*a_.uploader_, step->outcome);
     const bool ok = step->outcome == uplink::Outcome::delivered;
     if (ok) {
       if (!last_upload_ok_) {
@@ -424,8 +419,7 @@ class Daemon {
     }
     return true;
   }
-  int64_t window_wall_minus_mono_ = 0;       // the wall clock the open windows were placed on
-  uplink::Outcome last_outcome_ = uplink::Outcome::delivered;
+  int64_t window_wall_minus_mono_ = 0;  // the wall clock the open windows were placed on
   bool last_upload_ok_ = true;
   int64_t last_full_snapshot_ms_ = -1;
   int64_t last_compact_ms_ = 0;

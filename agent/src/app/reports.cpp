@@ -97,11 +97,15 @@ int print_status(const config::AgentConfig& config, const Clock& clock, Format f
     for (const auto& [k, v] : a->evicted) {
       evicted[k] = v;
     }
-    o["counters"] =
-        json::object{{"produced", a->produced},         {"acked", a->acked},
-                     {"pending", a->pending_records},   {"evicted", a->evicted_total},
-                     {"quarantined", a->quarantined},   {"evicted_by_kind", std::move(evicted)},
-                     {"store_resets", a->store_resets}, {"batches_acked", a->batches_acked}};
+    o["counters"] = json::object{{"produced", a->produced},
+                                 {"acked", a->acked},
+                                 {"pending", a->pending_records},
+                                 {"evicted", a->evicted_total},
+                                 {"quarantined", a->quarantined},
+                                 {"evicted_by_kind", std::move(evicted)},
+                                 {"store_resets", a->store_resets},
+                                 {"batches_acked", a->batches_acked},
+                                 {"lost_uncommitted", a->lost_uncommitted}};
     o["balanced"] = a->balanced();
     std::cout << json::serialize(o) << "\n";
     return kExitOk;
@@ -129,6 +133,10 @@ int print_status(const config::AgentConfig& config, const Clock& clock, Format f
       static_cast<unsigned long long>(a->quarantined), a->balanced() ? "" : "  (MISMATCH)");
   for (const auto& [k, v] : a->evicted) {
     std::printf("  evicted %-30s %llu\n", k.c_str(), static_cast<unsigned long long>(v));
+  }
+  if (a->lost_uncommitted > 0) {
+    std::printf("  never committed (store refused commits): %llu records dropped\n",
+                static_cast<unsigned long long>(a->lost_uncommitted));
   }
   std::printf("clock:                  %s\n",
               clock.synchronised() ? "synchronised" : "NOT synchronised");

@@ -327,6 +327,11 @@ Result<AgentStore> AgentStore::open(const std::string& path, const Clock& clock,
           rep.salvaged_next_seq = old.next_seq;
           rep.salvaged_last_record_id = old.last_record_id;
         }
+        // A batch sealed by an earlier process may have reached central in an attempt whose
+        // answer that process never saw (it was killed mid-upload): it keeps its seq and bytes.
+        if (auto sealed = s.in_flight(); sealed && *sealed) {
+          (void)s.mark_maybe_delivered((*sealed)->first);
+        }
         ensure_reserve(path, 0);
         return s;
       }
@@ -430,10 +435,14 @@ Status AgentStore::append(std::vector<v1::Record>& records) {
   return tx.commit();
 }
 
-Status AgentStore::insert_records(std::vector<v1::Record>& records) {
+Status AgentStore::insert_records(std::vector<v1::Record>& records,
+                                  const std::vector<int64_t>& ids) {
+  if (!ids.empty() && ids.size() != records.size()) {
+    return make_error("store_internal", "insert_records: one id per record");
+  }
   auto ins = db_.prepare(
       "INSERT INTO records(kind, priority, observed_at_ms, mono_ms, boot_id, clock_synced, size, "
-      "body) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+      "body, id) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
   if (!ins) {
     return ins.error();
   }
@@ -450,8 +459,9 @@ Status AgentStore::insert_records(std::vector<v1::Record>& records) {
   int64_t id = next->column_int(0);
   int64_t bytes = 0;
   std::string body;
-  for (v1::Record& r : records) {
-    r.set_record_id(static_cast<uint64_t>(++id));
+  for (size_t i = 0; i < records.size(); ++i) {
+    v1::Record& r = records[i];
+    r.set_record_id(static_cast<uint64_t>(ids.empty() ? ++id : ids[i]));
     body.clear();
     r.SerializeToString(&body);
     bytes += static_cast<int64_t>(body.size());
@@ -462,7 +472,8 @@ Status AgentStore::insert_records(std::vector<v1::Record>& records) {
         .bind(5, r.boot_id())
         .bind(6, static_cast<int64_t>(r.clock_synced() ? 1 : 0))
         .bind(7, static_cast<int64_t>(body.size()))
-        .bind_blob(8, body);
+        .bind_blob(8, body)
+        .bind(9, static_cast<int64_t>(r.record_id()));
     if (auto s = ins->run(); !s) {
       return s;
     }
@@ -814,6 +825,11 @@ Result<std::optional<std::pair<uint64_t, uint64_t>>> AgentStore::in_flight() {
 
 Result<Accounting> AgentStore::accounting() {
   Accounting a;
+  // One read transaction: the counters and the rows they account for are seen at one moment.
+  Transaction tx(db_);
+  if (auto s = tx.begin(/*immediate=*/false); !s) {
+    return s.error();
+  }
   auto st = db_.prepare("SELECT name, value FROM counters");
   if (!st) {
     return st.error();
@@ -834,10 +850,8 @@ Result<Accounting> AgentStore::accounting() {
       a.acked = v;
     } else if (name == "quarantined") {
       a.quarantined = v;
-    } else if (name == "pending_records") {
-      a.pending_records = v;
-    } else if (name == "pending_bytes") {
-      a.pending_bytes = v;
+    } else if (name == "lost_uncommitted") {
+      a.lost_uncommitted = v;
     } else if (name == "store_resets") {
       a.store_resets = v;
     } else if (name == "batches_acked") {
@@ -847,6 +861,17 @@ Result<Accounting> AgentStore::accounting() {
       a.evicted_total += v;
     }
   }
+  // Pending is what the outbox holds, counted from its rows rather than kept as a counter of
+  // its own, so that balanced() checks the counters against the records themselves.
+  auto rows = db_.prepare("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM records");
+  if (!rows) {
+    return rows.error();
+  }
+  if (auto row = rows->step(); !row) {
+    return row.error();
+  }
+  a.pending_records = static_cast<uint64_t>(rows->column_int(0));
+  a.pending_bytes = static_cast<uint64_t>(rows->column_int(1));
   auto oldest = db_.prepare("SELECT observed_at_ms FROM records ORDER BY id LIMIT 1");
   if (!oldest) {
     return oldest.error();
@@ -857,6 +882,10 @@ Result<Accounting> AgentStore::accounting() {
   }
   a.oldest_pending_ms = *row ? oldest->column_int(0) : 0;
   return a;
+}
+
+Status AgentStore::count_lost_uncommitted(uint64_t records) {
+  return bump("lost_uncommitted", static_cast<int64_t>(records));
 }
 
 Result<std::optional<std::string>> AgentStore::get_state(const std::string& key) {

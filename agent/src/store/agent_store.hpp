@@ -71,6 +71,9 @@ class AgentStore final : public Outbox {
   Status mark_maybe_delivered(uint64_t seq) override;
   Result<Accounting> accounting() override;
 
+  // Adds to the lost_uncommitted counter (see Accounting).
+  Status count_lost_uncommitted(uint64_t records);
+
   // The sealed batch waiting for central's ack, if any: (seq, records).
   Result<std::optional<std::pair<uint64_t, uint64_t>>> in_flight();
 
@@ -109,7 +112,9 @@ class AgentStore final : public Outbox {
  private:
   AgentStore() = default;
   Status init_schema();
-  Status insert_records(std::vector<v1::Record>& records);  // inside a caller's transaction
+  // Inside a caller's transaction. Ids come from the table's sequence, or from `ids` (one per
+  // record, ids the same transaction has just freed) to keep a replacement in its place.
+  Status insert_records(std::vector<v1::Record>& records, const std::vector<int64_t>& ids = {});
   Status bump(const std::string& counter, int64_t delta);
   Result<int64_t> counter(const std::string& name);
   Result<EvictionReport> fold_summaries(int64_t target_bytes);

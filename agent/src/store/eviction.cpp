@@ -29,7 +29,8 @@ int64_t free_bytes_at(const std::string& path) {
 // merged exactly: p50 becomes the count-weighted mean of the p50s and p95 the largest p95, which
 // never understates how slow the hour was.
 struct HourFold {
-  v1::Record first;  // envelope of the earliest summary in the hour
+  v1::Record first;      // envelope of the earliest summary in the hour
+  int64_t first_id = 0;  // its record id, which the hourly summary takes over
   v1::ProbeSummary sum;
   double p50_weighted = 0;
   uint32_t ok_count = 0;
@@ -231,9 +232,12 @@ Result<EvictionReport> AgentStore::enforce_bounds_once(int64_t max_bytes, int64_
 }
 
 // Folds the oldest per-minute summaries into hourly ones, chunk by chunk, until the pending
-// bytes reach `target_bytes` or nothing is left to fold.
+// bytes reach `target_bytes` or nothing is left to fold. Each hourly summary takes the record id
+// of the first minute summary it replaces, so the backlog still drains in the order things
+// were observed; the walk moves on past hourly summaries instead of stopping at them.
 Result<EvictionReport> AgentStore::fold_summaries(int64_t target_bytes) {
   EvictionReport report;
+  int64_t after_id = 0;
   for (;;) {
     auto cur = counter("pending_bytes");
     if (!cur) {
@@ -248,14 +252,15 @@ Result<EvictionReport> AgentStore::fold_summaries(int64_t target_bytes) {
     }
     auto sel = db_.prepare(
         "SELECT id, size, body FROM records WHERE batch_seq IS NULL AND kind = 'probe_summary' "
-        "ORDER BY id LIMIT ?1");
+        "AND id > ?2 ORDER BY id LIMIT ?1");
     if (!sel) {
       return sel.error();
     }
-    sel->bind(1, static_cast<int64_t>(kFoldChunk));
+    sel->bind(1, static_cast<int64_t>(kFoldChunk)).bind(2, after_id);
     std::map<std::tuple<std::string, int64_t>, HourFold> hours;
     std::vector<int64_t> ids;
     int64_t removed_bytes = 0;
+    bool any = false;
     for (;;) {
       auto row = sel->step();
       if (!row) {
@@ -264,6 +269,8 @@ Result<EvictionReport> AgentStore::fold_summaries(int64_t target_bytes) {
       if (!*row) {
         break;
       }
+      any = true;
+      after_id = sel->column_int(0);
       v1::Record r;
       if (!r.ParseFromString(sel->column_blob(2)) || !r.has_probe_summary()) {
         continue;
@@ -278,6 +285,7 @@ Result<EvictionReport> AgentStore::fold_summaries(int64_t target_bytes) {
       HourFold& f = hours[{s.name(), hour}];
       if (f.sum.count() == 0 && f.sum.name().empty()) {
         f.first = r;
+        f.first_id = sel->column_int(0);
         f.sum.set_name(s.name());
         f.sum.set_kind(s.kind());
         f.sum.set_target(s.target());
@@ -300,8 +308,11 @@ Result<EvictionReport> AgentStore::fold_summaries(int64_t target_bytes) {
       }
     }
     sel = Statement();
+    if (!any) {
+      return report;  // the end of the outbox: nothing more to fold
+    }
     if (ids.empty()) {
-      return report;
+      continue;  // a chunk of hourly summaries only
     }
     auto del = db_.prepare("DELETE FROM records WHERE id = ?1");
     if (!del) {
@@ -321,7 +332,9 @@ Result<EvictionReport> AgentStore::fold_summaries(int64_t target_bytes) {
       }
     }
     std::vector<v1::Record> folded;
+    std::vector<int64_t> folded_ids;
     for (auto& [key, f] : hours) {
+      folded_ids.push_back(f.first_id);
       if (f.ok_count > 0) {
         f.sum.set_latency_p50_ms(f.p50_weighted / f.ok_count);
       }
@@ -331,7 +344,7 @@ Result<EvictionReport> AgentStore::fold_summaries(int64_t target_bytes) {
     }
     // The hourly summaries replace the minute ones in the same transaction: a crash leaves
     // either the old resolution or the new one, never neither.
-    if (auto s = insert_records(folded); !s) {
+    if (auto s = insert_records(folded, folded_ids); !s) {
       return s.error();
     }
     if (auto s = tx.commit(); !s) {
@@ -340,9 +353,6 @@ Result<EvictionReport> AgentStore::fold_summaries(int64_t target_bytes) {
     report.folded += static_cast<uint64_t>(n);
     report.evicted += static_cast<uint64_t>(n);
     report.summaries_added += folded.size();
-    if (static_cast<int64_t>(folded.size()) >= n) {
-      return report;  // nothing left to gain by folding
-    }
   }
 }
 

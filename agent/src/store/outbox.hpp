@@ -37,6 +37,10 @@ struct Accounting {
   int64_t oldest_pending_ms = 0;  // observed_at of the oldest pending record; 0 when none
   uint64_t store_resets = 0;
   uint64_t batches_acked = 0;
+  // Records dropped from memory while the store refused every commit for a long time (a full
+  // disk holding only records that may not be evicted): never produced, so outside the
+  // invariant, but counted and reported rather than lost in silence.
+  uint64_t lost_uncommitted = 0;
 
   bool balanced() const {
     return produced == acked + pending_records + evicted_total + quarantined;

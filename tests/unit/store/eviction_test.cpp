@@ -157,6 +157,58 @@ TEST(Eviction, FoldsMinuteSummariesIntoHoursBeforeEvictingThem) {
   EXPECT_GT(hourly, 0);
 }
 
+// A week-long outage of a school with many targets: the oldest summaries are already hourly
+// (more of them than one folding chunk), and newer minute summaries follow. Folding must walk
+// past the hourly ones and keep going, and the hourly summaries keep their place in the queue.
+TEST(Eviction, FoldingWalksPastHourlySummariesAndKeepsObservationOrder) {
+  TempDir dir;
+  ManualClock clock;
+  auto s = AgentStore::open(dir.file("a.db"), clock);
+  const int64_t t0 = 1'700'000'000'000 - (1'700'000'000'000 % 3'600'000);
+  std::vector<v1::Record> recs;
+  for (int i = 0; i < 2'500; ++i) {  // 50 targets x 50 hours, already folded
+    auto r = testing::summary(clock, "t" + std::to_string(i % 50), t0 + (i / 50) * 3'600'000);
+    r.mutable_probe_summary()->set_window_ms(3'600'000);
+    r.mutable_probe_summary()->set_folded(true);
+    recs.push_back(std::move(r));
+  }
+  const int64_t t1 = t0 + 50 * 3'600'000;
+  for (int i = 0; i < 600; ++i) {  // then ten hours of one target per minute
+    recs.push_back(testing::summary(clock, "m365", t1 + i * 60'000, 2, 0));
+  }
+  ASSERT_TRUE(s->append(recs).ok());
+  const auto before = s->accounting()->pending_bytes;
+  auto r = s->enforce_bounds(static_cast<int64_t>(before) * 9 / 10, 0);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_GT(r->folded, 500u) << "folding stopped at the hourly summaries";
+  auto a = s->accounting();
+  EXPECT_TRUE(a->balanced());
+  EXPECT_EQ(a->evicted.count("probe_summary/cap"), 0u) << "coverage lost while folding could help";
+  BatchHeader h;
+  uint64_t last_id = 0;
+  int64_t last_start = 0;
+  uint64_t m365_attempts = 0;
+  for (;;) {
+    auto b = s->next_batch(h, BatchLimits{100000, 1 << 30});
+    if (!b.ok() || !b->has_value()) {
+      break;
+    }
+    v1::Batch parsed;
+    parsed.ParseFromString((*b)->bytes);
+    for (const auto& rec : parsed.records()) {
+      EXPECT_GT(rec.record_id(), last_id);
+      EXPECT_GE(rec.probe_summary().window_start_ms(), last_start) << "drained out of order";
+      last_id = rec.record_id();
+      last_start = rec.probe_summary().window_start_ms();
+      if (rec.probe_summary().name() == "m365") {
+        m365_attempts += rec.probe_summary().count();
+      }
+    }
+    (void)s->acknowledge((*b)->seq);
+  }
+  EXPECT_EQ(m365_attempts, 1'200u);
+}
+
 TEST(Eviction, NeverTouchesTheSealedInFlightBatch) {
   TempDir dir;
   ManualClock clock;

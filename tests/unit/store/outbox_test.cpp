@@ -1,4 +1,5 @@
 #include <fstream>
+#include <optional>
 
 #include <gtest/gtest.h>
 
@@ -367,6 +368,34 @@ TEST(Outbox, CorrectionKeepsASealedBatchThatMayHaveReachedCentral) {
   ASSERT_TRUE(b.ok() && b->has_value());
   EXPECT_EQ((*b)->seq, (*sealed)->seq);
   EXPECT_EQ((*b)->bytes, (*sealed)->bytes) << "a seq central may hold must keep its bytes";
+  expect_balanced(*s);
+}
+
+// The agent was killed while a POST was in flight: nobody knows whether central stored it, so
+// the batch found sealed at the next start keeps its seq and bytes through the correction.
+TEST(Outbox, CorrectionKeepsABatchSealedByAnEarlierProcess) {
+  TempDir dir;
+  ManualClock clock(/*wall_ms=*/5'000, /*mono_ms=*/5'000, /*synced=*/false, "boot-a");
+  std::optional<SealedBatch> sealed;
+  {
+    auto s = AgentStore::open(dir.file("a.db"), clock);
+    auto recs = samples(clock, 2);
+    ASSERT_TRUE(s->append(recs).ok());
+    auto b = s->next_batch(header(), BatchLimits{});
+    ASSERT_TRUE(b.ok() && b->has_value());
+    sealed = **b;
+  }
+  auto s = AgentStore::open(dir.file("a.db"), clock);
+  ASSERT_TRUE(s.ok());
+  clock.set_wall_ms(1'764'000'000'000);
+  clock.set_synchronised(true);
+  auto n = s->correct_unsynchronised_times(clock.wall_ms(), clock.mono_ms(), clock.boot_id());
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 0u);
+  auto b = s->next_batch(header(), BatchLimits{});
+  ASSERT_TRUE(b.ok() && b->has_value());
+  EXPECT_EQ((*b)->seq, sealed->seq);
+  EXPECT_EQ((*b)->bytes, sealed->bytes);
   expect_balanced(*s);
 }
 

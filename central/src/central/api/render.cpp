@@ -306,6 +306,7 @@ json::object health_json(const v1::AgentHealth& h) {
   o["last_upload_error"] = h.last_upload_error();
   put_time(o, "last_upload_ok", h.last_upload_ok_ms());
   o["store_resets"] = h.store_resets();
+  o["lost_uncommitted"] = h.lost_uncommitted();
   put_time(o, "oldest_pending", h.oldest_pending_ms());
   o["uptime_s"] = h.uptime_s();
   o["rss_bytes"] = h.rss_bytes();
