@@ -124,6 +124,21 @@ TEST(CentralApi, ListsSchoolsWithCounts) {
   EXPECT_EQ(s.at("probes_failing").as_int64(), 1);
 }
 
+TEST(CentralApi, AFailureThatArrivesLateIsHistoryNotAFailingProbe) {
+  Harness h;
+  v1::Batch b = make_batch(1);
+  // Observed an hour before it reached central: a backlog after an outage.
+  add_sample(b, "m365", h.clock().wall_ms() - 3'600'000, false);
+  ASSERT_EQ(h.post(b).status, 200);
+  const json::value v = body_json(h.get("/api/v1/schools"));
+  const json::object& s = v.as_array().at(0).as_object();
+  EXPECT_EQ(s.at("probes_failing").as_int64(), 0);
+  const json::value probes = body_json(h.get("/api/v1/schools/100001/probes"));
+  const json::object& m365 = probes.as_array().at(0).as_object();
+  EXPECT_FALSE(m365.at("ok").as_bool());
+  EXPECT_TRUE(m365.at("late").as_bool());
+}
+
 TEST(CentralApi, DescribesDevicesWithEveryField) {
   Harness h;
   populate(h);

@@ -73,6 +73,29 @@ TEST(CentralMetrics, HostileProbeNamesCannotBreakTheFormat) {
   EXPECT_NE(text.find("# TYPE schoolnet_ingest_records_total counter\n"), std::string::npos);
 }
 
+// A backlog draining after an outage: the latest failure central holds was observed an hour
+// before it arrived. It is history; schoolnet_probe_up leaves it out, so no alert fires on it.
+TEST(CentralMetrics, AFailureThatArrivedLateIsNotAProbeDownAlarm) {
+  SchoolMetrics s;
+  s.summary.school_id = "100001";
+  ProbeState late = probe("m365", "login.microsoftonline.com", false, 0);
+  late.received_ms = late.observed_ms + 3'600'000;
+  ProbeState fresh = probe("dns", "resolver", false, 0);
+  fresh.received_ms = fresh.observed_ms + 2'000;
+  s.probes = {late, fresh};
+  const std::string text = render_metrics({s}, ingest::IngestCounters{});
+  EXPECT_EQ(text.find("schoolnet_probe_up{school_id=\"100001\",probe=\"m365\""), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("schoolnet_probe_up{school_id=\"100001\",probe=\"dns\",kind=\"dns\","
+                      "target=\"resolver\"} 0\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("schoolnet_probe_observed_timestamp_seconds{school_id=\"100001\","
+                      "probe=\"m365\""),
+            std::string::npos)
+      << "its age stays visible";
+}
+
 TEST(CentralMetrics, FormatsSampleValuesAsPrometheusExpects) {
   EXPECT_EQ(format_sample(1), "1");
   EXPECT_EQ(format_sample(0.0125), "0.0125");

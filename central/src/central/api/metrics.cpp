@@ -123,9 +123,15 @@ std::string render_metrics(const std::vector<SchoolMetrics>& schools,
            static_cast<double>(s.summary.agent_count));
   }
   family(out, "schoolnet_probe_up", "gauge",
-         "1 when the probe's latest observation succeeded, else 0.");
+         "1 when the probe's latest observation succeeded, else 0. Left out while that "
+         "observation reached central late (a backlog after an outage): history is no alarm.");
   for (const SchoolMetrics& s : schools) {
     for (const ProbeState& p : s.probes) {
+      const int64_t observed = p.sample ? p.observed_ms : (p.window ? p.window->observed_ms : 0);
+      const int64_t received = p.sample ? p.received_ms : (p.window ? p.window->received_ms : 0);
+      if (received - observed > kLateAfterMs) {
+        continue;
+      }
       const bool up = p.sample ? p.sample->ok() : (p.window && p.window->summary.failures() == 0);
       sample(out, "schoolnet_probe_up", probe_labels(s.summary.school_id, p), up ? 1 : 0);
     }

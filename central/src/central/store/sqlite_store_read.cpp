@@ -17,8 +17,12 @@ constexpr const char* kSchools =
     "(SELECT count(*) FROM summary_latest m WHERE m.school_id = s.school_id AND m.ok = 1 AND "
     " NOT EXISTS (SELECT 1 FROM probe_latest p WHERE p.school_id = m.school_id "
     " AND p.name = m.name)), "
-    "(SELECT count(*) FROM probe_latest p WHERE p.school_id = s.school_id AND p.ok = 0) + "
+    // Failing counts only what arrived in time: a failure that reached central late (a backlog
+    // draining after an outage) is history, not a live alarm. 300000 ms is kLateAfterMs.
+    "(SELECT count(*) FROM probe_latest p WHERE p.school_id = s.school_id AND p.ok = 0 "
+    " AND p.received_ms - p.observed_ms <= 300000) + "
     "(SELECT count(*) FROM summary_latest m WHERE m.school_id = s.school_id AND m.ok = 0 AND "
+    " m.received_ms - m.observed_ms <= 300000 AND "
     " NOT EXISTS (SELECT 1 FROM probe_latest p WHERE p.school_id = m.school_id "
     " AND p.name = m.name)) "
     "FROM schools s ORDER BY s.school_id";
