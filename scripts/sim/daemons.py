@@ -125,19 +125,62 @@ def _oid_key(line: bytes):
 
 
 _NUMERIC_OID = re.compile(rb"^\.?[0-9]+(\.[0-9]+)*$")
+_HEX = re.compile(rb"^([0-9a-fA-F]{2})*$")
+_IPV4 = re.compile(rb"^[0-9]{1,3}(\.[0-9]{1,3}){3}$")
+# snmpsim's tags (the sum of an ASN.1 type's tag numbers) and the range of the integer ones.
+_TAGS = {b"2", b"4", b"5", b"6", b"64", b"65", b"66", b"67", b"68", b"70", b"128", b"129", b"130"}
+_RANGES = {b"2": (-(1 << 31), (1 << 31) - 1), b"65": (0, (1 << 32) - 1),
+           b"66": (0, (1 << 32) - 1), b"67": (0, (1 << 32) - 1), b"70": (0, (1 << 64) - 1)}
 
 
-def servable_lines(data: bytes) -> tuple[list[bytes], list[int]]:
-    """The recording's non-blank lines whose OID is numeric, and the (1-based) numbers of the
-    lines left out because it is not."""
+def unservable(line: bytes) -> str | None:
+    """Why snmpsim could not serve this recording line (its search or its answer would fail on
+    it), or None when it can."""
+    parts = line.strip().split(b"|", 2)
+    if len(parts) != 3 or not parts[0] or not parts[1]:
+        return "not OID|TAG|VALUE"
+    oid, tag, value = parts
+    if not _NUMERIC_OID.match(oid):
+        return "OID not numeric"
+    if any(int(arc) > 0xFFFFFFFF for arc in oid.strip(b".").split(b".")):
+        return "OID arc above 2^32-1"
+    base, _, variation = tag.partition(b":")
+    if variation:
+        return None  # a variation module (numeric, writecache...) makes the value
+    encoding = base[-1:] if base[-1:] in (b"x", b"e") else b""
+    number = base[:-1] if encoding else base
+    if number not in _TAGS:
+        return f"unknown tag {tag.decode(errors='replace')}"
+    if encoding == b"x":
+        return None if _HEX.match(value) else "hex value not hex"
+    if encoding == b"e" or number in (b"4", b"5", b"68"):
+        return None
+    if number in _RANGES:
+        try:
+            n = int(value)
+        except ValueError:
+            return "integer value not a number"
+        lo, hi = _RANGES[number]
+        return None if lo <= n <= hi else "integer value out of range"
+    if number == b"6":
+        return None if _NUMERIC_OID.match(value) else "OID value not numeric"
+    if number == b"64":
+        return None if _IPV4.match(value) else "IpAddress value not dotted"
+    return None
+
+
+def servable_lines(data: bytes) -> tuple[list[bytes], list[tuple[int, str]]]:
+    """The recording's non-blank lines snmpsim can serve, and the (1-based) numbers of the lines
+    left out, with why."""
     keep, dropped = [], []
     for number, line in enumerate(data.splitlines(), 1):
         if not line.strip():
             continue
-        if _NUMERIC_OID.match(line.split(b"|", 1)[0].strip()):
+        why = unservable(line)
+        if why is None:
             keep.append(line)
         else:
-            dropped.append(number)
+            dropped.append((number, why))
     return keep, dropped
 
 
@@ -166,19 +209,23 @@ def prepare_recording(lay: Layout, d: Device) -> str:
     opener = bz2.open if d.snmp_recording.endswith(".bz2") else open
     with opener(d.snmp_recording, "rb") as src:
         data = src.read()
-    lines, unservable = servable_lines(data)
-    if unservable:
+    lines, dropped = servable_lines(data)
+    if dropped:
         # Published recordings are sometimes anonymised by hand (addresses in OIDs written as
-        # "10.xx.xx.1"). snmpsim dies on the first such line its search meets, which would turn
-        # a device into one that never answers; serve the rest of the recording instead.
-        print(f"simschool: device '{d.name}': {len(unservable)} line(s) of "
-              f"{os.path.basename(d.snmp_recording)} have an OID snmpsim cannot serve and are "
-              f"left out (first at line {unservable[0]})", file=sys.stderr)
+        # "10.xx.xx.1") or carry values no agent could send. snmpsim dies on the first such line
+        # its search meets, which would turn a device into one that never answers; serve the
+        # rest of the recording instead.
+        number, why = dropped[0]
+        print(f"simschool: device '{d.name}': {len(dropped)} line(s) of "
+              f"{os.path.basename(d.snmp_recording)} cannot be served and are left out "
+              f"(first at line {number}: {why})", file=sys.stderr)
     if d.fdb:
         lines += fdb_records(d.fdb)
-        lines.sort(key=_oid_key)  # stable: repeated OIDs in a recording stay as they were
-    if unservable or d.fdb:
-        data = b"\n".join(lines) + b"\n"
+    # snmpsim finds the next OID by a binary search of the file, which needs OID order; stable,
+    # so repeated OIDs in a recording stay as they were.
+    ordered = sorted(lines, key=_oid_key)
+    if dropped or d.fdb or ordered != lines:
+        data = b"\n".join(ordered) + b"\n"
     with open(target, "wb") as dst:
         dst.write(data)
     st = os.stat(d.snmp_recording)

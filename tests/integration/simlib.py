@@ -134,7 +134,8 @@ def central_get(path: str, env: dict | None = None):
 def read_snmprec(path: str) -> dict[str, tuple[str, bytes]]:
     """OID -> (type tag, value bytes) from a .snmprec or .snmprec.bz2 file.
 
-    `4x`/`64x` values are hex and are decoded (the tag loses its `x`); snmpsim variation tags
+    `4x`/`64x` values are hex and are decoded (the tag loses its `x`), `4e` values are escaped
+    text and are unescaped (the tag loses its `e`); snmpsim variation tags
     such as `66:numeric` keep only the type (`66`) and the raw value text. Lines without three
     `|`-separated fields (comments, blanks, damage) are skipped. A repeated OID keeps the last
     value, as snmpsim's index does."""
@@ -153,6 +154,14 @@ def read_snmprec(path: str) -> dict[str, tuple[str, bytes]]:
             try:
                 value = bytes.fromhex(value.decode("ascii"))
             except ValueError:
+                continue
+            tag = tag[:-1]
+        elif tag.endswith("e"):
+            # Python-style escapes (\\n, \\xNN), as snmpsim writes bytes it would not hex.
+            try:
+                value = value.decode("latin-1").encode("latin-1").decode("unicode_escape") \
+                    .encode("latin-1")
+            except (UnicodeDecodeError, UnicodeEncodeError):
                 continue
             tag = tag[:-1]
         out[oid.lstrip(".")] = (tag, value)

@@ -5,6 +5,8 @@
     MODE: drop-bulk         every GETBULK is dropped (cheap switches that never answer it)
           toobig-empty:N    a GETBULK asking for more than N repetitions gets tooBig with no
                             varbinds (as MikroTik does); smaller ones are relayed
+          v1-only           anything but an SNMPv1 message is dropped (old UPS and printer
+                            cards that speak nothing newer)
 Counts of what it did go to stdout, one line per request, for the test to read.
 """
 
@@ -81,6 +83,16 @@ def main() -> int:
     print("ready", flush=True)
     while True:
         data, client = sock.recvfrom(65535)
+        if mode == "v1-only":
+            try:
+                _, start, _ = read_tlv(data, 0)
+                _, v_start, v_end = read_tlv(data, start)
+                v1 = data[v_start:v_end] == b"\x00"
+            except IndexError:
+                v1 = False
+            if not v1:
+                print("dropped non-v1", flush=True)
+                continue
         try:
             version, community, tag, request_id, max_reps = parse(data)
         except (IndexError, ValueError):

@@ -25,6 +25,8 @@ import simlib  # noqa: E402
 AGENT = os.path.join(simlib.BUILD_DIR, "agent", "schoolnet-agent")
 RELAY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "snmp_relay.py")
 V3_USER, V3_AUTH, V3_PRIV = "labtech", "lab-auth-pass-1", "lab-priv-pass-1"
+# A second user on a third agent: SHA-256 authentication without privacy (authNoPriv).
+V3_USER_256, V3_AUTH_256 = "labtech256", "lab-auth-pass-256"
 
 
 def derived_config(school: simlib.School, name: str, *, targets=None, communities=None,
@@ -190,7 +192,8 @@ class GetBulkTrouble(unittest.TestCase):
     def tearDownClass(cls):
         cls.school.down()
 
-    def walk_through_relay(self, mode: str) -> tuple[dict, str, list[str]]:
+    def walk_through_relay(self, mode: str, communities=("public",),
+                           extra: str = "") -> tuple[dict, str, list[str]]:
         ns = self.school.info["devices"]
         library = next(d for d in ns if d["name"] == "library-switch")
         core = next(d for d in ns if d["name"] == "core-switch")
@@ -200,9 +203,9 @@ class GetBulkTrouble(unittest.TestCase):
         try:
             self.assertEqual(relay.stdout.readline().strip(), "ready")
             config = derived_config(self.school, f"relay-{mode.split(':')[0]}",
-                                    targets=[library["address"]], communities=["public"],
-                                    probes=False,
-                                    extra='snmp_timeout = "500ms"\nsnmp_retries = 0\n')
+                                    targets=[library["address"]],
+                                    communities=list(communities), probes=False,
+                                    extra='snmp_timeout = "500ms"\nsnmp_retries = 0\n' + extra)
             run = self.school.box_exec([AGENT, "once", "--config", config], timeout=240)
             self.assertEqual(run.returncode, 0, run.stderr[-2000:])
         finally:
@@ -235,6 +238,16 @@ class GetBulkTrouble(unittest.TestCase):
         reps = int(re.search(r"10\.50\.0\.5=(\d+),1", tuning).group(1))
         self.assertLessEqual(reps, 8)
 
+    def test_a_device_that_speaks_only_snmpv1_is_read_with_a_v1_community(self):
+        # The v2c community is tried first and goes unanswered; the v1 one opens the device.
+        device, _, log = self.walk_through_relay(
+            "v1-only", extra='snmp_v1_communities = ["public"]\n')
+        self.assertIn("dropped non-v1", log)
+        self.assertIsNotNone(device, "the v1-only device is missing from the inventory")
+        self.assertEqual(device["class"], "switch")
+        self.assertEqual(len(device["interfaces"]), self.expected_interfaces())
+        self.assertEqual(device.get("snmp_error", ""), "")
+
 
 class SnmpV3(unittest.TestCase):
     """Two real snmpd agents that share one engine ID, one of which reboots with its boot
@@ -247,8 +260,10 @@ class SnmpV3(unittest.TestCase):
         cls.procs = {}
         devs = {d["name"]: d for d in cls.school.info["devices"]}
         cls.a, cls.b = devs["library-switch"], devs["hall-display"]
+        cls.c = devs["staffroom-tv"]
         cls.start_snmpd(cls.a, boots=50)
         cls.start_snmpd(cls.b, boots=7)
+        cls.start_snmpd(cls.c, boots=3, sha256_auth_only=True)
 
     @classmethod
     def tearDownClass(cls):
@@ -259,7 +274,7 @@ class SnmpV3(unittest.TestCase):
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
     @classmethod
-    def start_snmpd(cls, dev: dict, boots: int | None):
+    def start_snmpd(cls, dev: dict, boots: int | None, sha256_auth_only: bool = False):
         name = dev["name"]
         old = cls.procs.pop(name, None)
         if old:
@@ -273,33 +288,40 @@ class SnmpV3(unittest.TestCase):
         # are 0x80001f88 04 <text>: enterprise 8072, format 4); a stored boot counter only
         # counts for the engine ID it was stored with. A fresh state without engineBoots is a
         # reboot that lost its counter.
-        engine_hex = "80001f8804" + b"schoolnet-shared-engine".hex()
+        engine_hex = "80001f8804" + (b"schoolnet-own-engine" if sha256_auth_only
+                                     else b"schoolnet-shared-engine").hex()
         with open(os.path.join(persist, "snmpd.conf"), "w") as f:
             f.write(f"oldEngineID 0x{engine_hex}\n")
             if boots is not None:
                 f.write(f"engineBoots {boots}\n")
         with open(os.path.join(conf_dir, "snmpd.conf"), "w") as f:
-            f.write(f"agentaddress udp:{dev['address']}:161\n"
-                    f"sysname v3-{name}\n"
-                    f"createUser {V3_USER} SHA \"{V3_AUTH}\" AES \"{V3_PRIV}\"\n"
-                    f"rouser {V3_USER} priv\n")
+            f.write(f"agentaddress udp:{dev['address']}:161\nsysname v3-{name}\n")
+            if sha256_auth_only:
+                f.write(f"createUser {V3_USER_256} SHA-256 \"{V3_AUTH_256}\"\n"
+                        f"rouser {V3_USER_256} auth\n")
+            else:
+                f.write(f"createUser {V3_USER} SHA \"{V3_AUTH}\" AES \"{V3_PRIV}\"\n"
+                        f"rouser {V3_USER} priv\n")
         cls.procs[name] = subprocess.Popen(
             ["ip", "netns", "exec", dev["namespace"], "snmpd", "-f", "-Lf",
              os.path.join(cls.tmp, f"{name}.log")],
             env={**os.environ, "SNMPCONFPATH": f"{conf_dir}:{persist}",
                  "SNMP_PERSISTENT_DIR": persist, "MIBS": ""})
         for _ in range(50):
-            got = cls.v3get(dev["address"], "1.3.6.1.6.3.10.2.1.2.0")
+            got = cls.v3get(dev["address"], "1.3.6.1.6.3.10.2.1.2.0", sha256_auth_only)
             if got:
                 return
             time.sleep(0.2)
         raise RuntimeError(f"snmpd for {name} did not start")
 
     @classmethod
-    def v3get(cls, address: str, oid: str) -> str:
-        out = cls.school.box_exec(["snmpget", "-v3", "-l", "authPriv", "-u", V3_USER, "-a", "SHA",
-                                   "-A", V3_AUTH, "-x", "AES", "-X", V3_PRIV, "-r0", "-t1", "-Ov",
-                                   address, oid], timeout=10)
+    def v3get(cls, address: str, oid: str, sha256_auth_only: bool = False) -> str:
+        security = (["-l", "authNoPriv", "-u", V3_USER_256, "-a", "SHA-256", "-A", V3_AUTH_256]
+                    if sha256_auth_only else
+                    ["-l", "authPriv", "-u", V3_USER, "-a", "SHA", "-A", V3_AUTH, "-x", "AES",
+                     "-X", V3_PRIV])
+        out = cls.school.box_exec(["snmpget", "-v3", *security, "-r0", "-t1", "-Ov", address,
+                                   oid], timeout=10)
         return out.stdout.strip() if out.returncode == 0 else ""
 
     def test_shared_engine_ids_and_a_reboot_do_not_break_each_other(self):
@@ -336,6 +358,25 @@ class SnmpV3(unittest.TestCase):
             daemon.send_signal(signal.SIGTERM)
             daemon.wait(timeout=30)
             log.close()
+
+    def test_sha256_authentication_without_privacy_is_read_with_the_user_that_fits(self):
+        # Two users configured: the authPriv one fails on this agent (unknown user), the
+        # SHA-256 authNoPriv one opens it.
+        config = derived_config(self.school, "v3-sha256", targets=[self.c["address"]],
+                                communities=[], probes=False, extra='snmp_timeout = "1s"\n')
+        with open(config, "a") as f:
+            f.write(f'\n[[discovery.snmp_v3]]\nuser = "{V3_USER}"\nauth_key = "{V3_AUTH}"\n'
+                    f'priv_key = "{V3_PRIV}"\n'
+                    f'\n[[discovery.snmp_v3]]\nuser = "{V3_USER_256}"\n'
+                    f'auth_protocol = "SHA-256"\nauth_key = "{V3_AUTH_256}"\n'
+                    f'priv_protocol = "none"\n')
+        run = self.school.box_exec([AGENT, "once", "--config", config], timeout=240)
+        self.assertIn("discovery pass done", run.stderr, run.stderr[-2000:])
+        got = at(inventory(config), self.c["address"])
+        self.assertIsNotNone(got, run.stderr[-2000:])
+        self.assertEqual(got["sys_name"], f"v3-{self.c['name']}", got)
+        self.assertEqual(got["snmp_error"], "")
+        self.assertNotIn(V3_AUTH_256, run.stderr + run.stdout, "a v3 key reached the log")
 
     def wait_for_pass(self, config: str, after: str) -> list[dict]:
         deadline = time.monotonic() + 90

@@ -5,6 +5,8 @@ real central service; the test then asks central's API what it received."""
 from __future__ import annotations
 
 import os
+import re
+import subprocess
 import sys
 import unittest
 
@@ -96,7 +98,8 @@ class MainJob(unittest.TestCase):
                 with self.subTest(device=dev["name"]):
                     got = self.device_at(dev["address"])
                     self.assertIsNotNone(got, f"{dev['name']} missing at central")
-                    self.assertEqual(got["snmp_error"], "no_answer")
+                    want = "no_answer" if snmp["behaviour"] == "silent" else "bad_response"
+                    self.assertEqual(got["snmp_error"], want)
                     self.assertNotIn("snmp", got["sources"])
 
     def test_personal_devices_leave_the_box_only_as_pseudonyms(self):
@@ -135,6 +138,47 @@ class MainJob(unittest.TestCase):
                     self.assertTrue(got["ok"], got)
                     self.assertGreater(got["latency_ms"], 0)
                     self.assertEqual(got["error"], "")
+
+    def test_once_exits_non_zero_and_says_why_when_central_does_not_acknowledge(self):
+        # Its own store, so the shared one is untouched; central stopped meanwhile.
+        config = os.path.join(self.school.state_dir, "once-central-down.toml")
+        with open(self.school.env["AGENT_CONFIG"]) as f:
+            text = f.read()
+        store = os.path.join(self.school.state_dir, "once-central-down.db")
+        text = re.sub(r'(?m)^path = ".*"$', f'path = "{store}"', text, count=1)
+        text = text.split("[[probe]]")[0]  # no probes: the point is the upload
+        with open(config, "w") as f:
+            f.write(text)
+        os.chmod(config, 0o600)
+        self.school.fault("central-down", True)
+        try:
+            run = self.school.box_exec([AGENT, "once", "--config", config,
+                                        "--upload-timeout", "3s"], timeout=180)
+        finally:
+            self.school.fault("central-down", False)
+        self.assertEqual(run.returncode, 1, run.stdout + run.stderr)
+        self.assertIn("central did not acknowledge everything", run.stderr)
+        self.assertRegex(run.stderr, r"\(last error: connect", run.stderr[-2000:])
+        self.assertIn(store, run.stderr, "where the pending records wait")
+
+    def test_a_config_error_exits_non_zero_naming_file_line_and_key(self):
+        config = os.path.join(self.school.state_dir, "broken.toml")
+        with open(self.school.env["AGENT_CONFIG"]) as f:
+            lines = f.read().splitlines()
+        at = next(i for i, line in enumerate(lines) if line.startswith("[discovery]"))
+        lines.insert(at + 1, "snmp_comunities = [\"typo\"]")
+        with open(config, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        # config check found problems: 1 (docs/technician.md); any other command cannot start
+        # with a bad configuration: 2.
+        for command, status in ((["config", "check", config], 1),
+                                (["once", "--config", config], 2)):
+            with self.subTest(command=command[0]):
+                run = subprocess.run([AGENT, *command], capture_output=True, text=True,
+                                     timeout=60)
+                self.assertEqual(run.returncode, status, run.stdout + run.stderr)
+                self.assertIn(f"{config}:{at + 2}", run.stderr)
+                self.assertIn("snmp_comunities", run.stderr)
 
     def test_a_second_run_duplicates_nothing_at_central(self):
         second = self.run_agent()

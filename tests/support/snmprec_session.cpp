@@ -27,6 +27,48 @@ bool unhex(const std::string& text, std::string& out) {
   return true;
 }
 
+// snmpsim's "e" encoding: Python-style escapes (\n, \t, \r, \\, \', \", \xNN).
+bool unescape(const std::string& text, std::string& out) {
+  out.clear();
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '\\') {
+      out += text[i];
+      continue;
+    }
+    if (++i >= text.size()) {
+      return false;
+    }
+    switch (text[i]) {
+      case 'n':
+        out += '\n';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case '\\':
+      case '\'':
+      case '"':
+        out += text[i];
+        break;
+      case 'x': {
+        std::string raw;
+        if (i + 2 >= text.size() || !unhex(text.substr(i + 1, 2), raw)) {
+          return false;
+        }
+        out += raw;
+        i += 2;
+        break;
+      }
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 SnmprecSession::SnmprecSession(const std::string& path) {
@@ -47,10 +89,18 @@ SnmprecSession::SnmprecSession(const std::string& path) {
     tag = tag.substr(0, tag.find(':'));
     std::string value = line.substr(b + 1);
     const bool hex = !tag.empty() && tag.back() == 'x';
+    const bool escaped = !tag.empty() && tag.back() == 'e';
     if (hex) {
       tag.pop_back();
       std::string raw;
       if (!unhex(value, raw)) {
+        continue;
+      }
+      value = raw;
+    } else if (escaped) {
+      tag.pop_back();
+      std::string raw;
+      if (!unescape(value, raw)) {
         continue;
       }
       value = raw;

@@ -76,9 +76,14 @@ const std::vector<Spec>& specs() {
        "Single addresses are always asked over SNMP in full; IPv4 CIDRs (/16 to /32) are swept "
        "and whoever answers is asked in full. Empty = sweep the box's own subnets."},
       {"discovery.snmp_communities", Type::string_list, "public", false,
-       "SNMP v2c communities tried in order; the one that works is remembered per device."},
+       "SNMP v2c communities tried in order; the credential that works is remembered per "
+       "device."},
+      {"discovery.snmp_v1_communities", Type::string_list, "", false,
+       "SNMP v1 communities, for old devices that speak nothing newer; tried after the v2c "
+       "ones."},
       {"discovery.snmp_v3", Type::table_array, "", false,
-       "SNMPv3 users ([[discovery.snmp_v3]]), tried before the communities."},
+       "SNMPv3 users ([[discovery.snmp_v3]]), tried after the communities on a device none of "
+       "them opens (and first once one has worked)."},
       {"discovery.snmp_v3[].user", Type::string, "", true, "USM user name."},
       {"discovery.snmp_v3[].auth_protocol",
        Type::string,
@@ -381,12 +386,16 @@ Result<AgentConfig> parse(std::string_view toml_text, std::string_view file_name
     }
     c.discovery.snmp_targets.push_back(*t);
   }
-  c.discovery.snmp_communities = doc.list("discovery.snmp_communities");
-  for (size_t i = 0; i < c.discovery.snmp_communities.size(); ++i) {
-    if (c.discovery.snmp_communities[i].empty()) {
-      bad("discovery.snmp_communities[" + std::to_string(i) + "]", "must not be empty");
+  for (const char* key : {"discovery.snmp_communities", "discovery.snmp_v1_communities"}) {
+    const auto list = doc.list(key);
+    for (size_t i = 0; i < list.size(); ++i) {
+      if (list[i].empty()) {
+        bad(std::string(key) + "[" + std::to_string(i) + "]", "must not be empty");
+      }
     }
   }
+  c.discovery.snmp_communities = doc.list("discovery.snmp_communities");
+  c.discovery.snmp_v1_communities = doc.list("discovery.snmp_v1_communities");
   for (size_t i = 0; i < doc.count("discovery.snmp_v3"); ++i) {
     const std::string p = "discovery.snmp_v3[" + std::to_string(i) + "].";
     SnmpV3User u;

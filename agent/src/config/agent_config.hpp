@@ -64,9 +64,10 @@ struct SnmpV3User {
 };
 
 struct DiscoveryConfig {
-  std::vector<SnmpTarget> snmp_targets;  // empty: the box's own subnets
-  std::vector<std::string> snmp_communities;
-  std::vector<SnmpV3User> snmp_v3;  // tried before the communities
+  std::vector<SnmpTarget> snmp_targets;          // empty: the box's own subnets
+  std::vector<std::string> snmp_communities;     // v2c
+  std::vector<std::string> snmp_v1_communities;  // v1, for devices that speak nothing newer
+  std::vector<SnmpV3User> snmp_v3;               // tried before the communities
   int64_t snmp_timeout_ms = 1000;
   int64_t snmp_retries = 1;
   int64_t snmp_concurrency = 32;

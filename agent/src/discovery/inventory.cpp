@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -60,33 +61,50 @@ void apply_snmp(Builder& b, const SnmpSystem& s) {
 }
 
 const char* supply_type_name(int t) {
-  // Printer-MIB PrtMarkerSuppliesTypeTC, the values printers in schools report.
-  switch (t) {
-    case 3:
-      return "toner";
-    case 4:
-      return "waste_toner";
-    case 5:
-      return "ink";
-    case 6:
-      return "ink_cartridge";
-    case 8:
-      return "waste_ink";
-    case 9:
-      return "opc";
-    case 10:
-      return "developer";
-    case 15:
-      return "fuser";
-    case 18:
-      return "transfer_unit";
-    case 20:
-      return "toner_cartridge";
-    case 21:
-      return "fuser_oil";
-    default:
-      return "other";
+  // Printer-MIB (RFC 3805) PrtMarkerSuppliesTypeTC.
+  static constexpr const char* kNames[] = {
+      nullptr,                // 0: not defined
+      "other",                // 1
+      "unknown",              // 2
+      "toner",                // 3
+      "waste_toner",          // 4
+      "ink",                  // 5
+      "ink_cartridge",        // 6
+      "ink_ribbon",           // 7
+      "waste_ink",            // 8
+      "opc",                  // 9: photoconductor drum
+      "developer",            // 10
+      "fuser_oil",            // 11
+      "solid_wax",            // 12
+      "ribbon_wax",           // 13
+      "waste_wax",            // 14
+      "fuser",                // 15
+      "corona_wire",          // 16
+      "fuser_oil_wick",       // 17
+      "cleaner_unit",         // 18
+      "fuser_cleaning_pad",   // 19
+      "transfer_unit",        // 20
+      "toner_cartridge",      // 21
+      "fuser_oiler",          // 22
+      "water",                // 23
+      "waste_water",          // 24
+      "glue_water_additive",  // 25
+      "waste_paper",          // 26
+      "binding_supply",       // 27
+      "banding_supply",       // 28
+      "stitching_wire",       // 29
+      "shrink_wrap",          // 30
+      "paper_wrap",           // 31
+      "staples",              // 32
+      "inserts",              // 33
+      "covers",               // 34
+      "matte_toner",          // 35
+      "matte_ink",            // 36
+  };
+  if (t > 0 && t < static_cast<int>(std::size(kNames))) {
+    return kNames[t];
   }
+  return "other";
 }
 
 // Interfaces kept in a snapshot; a stack of 1,300 ports sends its first ports and the count.
@@ -393,7 +411,7 @@ MergeResult merge(const Observations& obs, const MergeOptions& options) {
       c = {v1::DEVICE_CLASS_ROUTER, "the box's default gateway"};
     }
     s.set_device_class(c.device_class);
-    s.set_classified_by(c.evidence);
+    s.set_classified_by(safe(c.evidence));  // may quote a TXT entry: bytes from the network
     s.set_first_seen_ms(options.now_ms);
     s.set_last_seen_ms(options.now_ms);
     // Devices that answer SNMP, that the LA listed by address, or that the rules call
@@ -468,8 +486,11 @@ MergeResult merge(const Observations& obs, const MergeOptions& options) {
   }
   // LLDP: switch-to-switch (and AP) links, by chassis MAC when it is an inventoried device.
   std::map<std::string, std::string> id_by_name;
+  std::set<std::string> pseudonymous;
   for (const auto& [id, b] : devices) {
-    if (!b.snap.pseudonymised() && !b.snap.sys_name().empty()) {
+    if (b.snap.pseudonymised()) {
+      pseudonymous.insert(b.snap.device_id());
+    } else if (!b.snap.sys_name().empty()) {
       id_by_name[b.snap.sys_name()] = b.snap.device_id();
     }
   }
@@ -478,8 +499,9 @@ MergeResult merge(const Observations& obs, const MergeOptions& options) {
       continue;
     }
     for (const LldpNeighbour& n : b.details->lldp) {
-      // A neighbour that is not in the inventory is named by its LLDP system name, or else by
-      // a pseudonym: a raw MAC address never leaves the box for a device we cannot classify.
+      // A neighbour reported in full is named by its device id and port. Any other neighbour
+      // (a personal device running an LLDP agent, or one we cannot classify) is a pseudonym
+      // with no port: its system name may be a person's host name and its port id a MAC.
       std::string to;
       if (n.chassis_subtype == 4 && n.chassis_id.size() == 6) {
         auto f = final_id.find(n.chassis_id);
@@ -489,17 +511,20 @@ MergeResult merge(const Observations& obs, const MergeOptions& options) {
       }
       if (to.empty() && !n.sys_name.empty()) {
         auto f = id_by_name.find(safe(n.sys_name));
-        to = f != id_by_name.end() ? f->second : "lldp:" + safe(n.sys_name);
+        if (f != id_by_name.end()) {
+          to = f->second;
+        }
       }
+      const bool in_full = !to.empty() && pseudonymous.count(to) == 0;
       if (to.empty()) {
-        to = pseudonym(options.pseudonym_key, n.chassis_id);
+        to = pseudonym(options.pseudonym_key, !n.chassis_id.empty() ? n.chassis_id : n.sys_name);
       }
       v1::TopologyLink link;
       link.set_from_device_id(b.snap.device_id());
       link.set_from_port(
           safe(!n.local_port_name.empty() ? n.local_port_name : std::to_string(n.local_port)));
       link.set_to_device_id(to);
-      link.set_to_port(lldp_port(n));
+      link.set_to_port(in_full ? lldp_port(n) : std::string());
       link.set_source("lldp");
       out.links.push_back(std::move(link));
     }

@@ -174,6 +174,7 @@ std::vector<std::vector<dns::Question>> MdnsBrowser::next_questions() {
       auto hn = host_names_.find(in.target);
       if (hn != host_names_.end()) {
         ask(all, hn->second, dns::kA);
+        ask(all, hn->second, dns::kAaaa);  // a host may have only an IPv6 address
       }
     }
   }

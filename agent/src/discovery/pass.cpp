@@ -35,6 +35,7 @@ struct QueryContext {
   const PassOptions& options;
   const std::vector<Credential>& credentials;
   const SessionOpener& opener;
+  bool check_silence;  // on the real network: tell silence from garbage (why_unanswered)
 };
 
 struct DeviceOutcome {
@@ -68,6 +69,14 @@ std::vector<DeviceOutcome> query_devices(const std::vector<std::string>& address
         try {
           o.system = query_system(q, ctx.opener);
           if (!o.system.responded) {
+            if (o.system.error == "no_answer" && ctx.check_silence) {
+              // Silence or garbage? A device that answers junk is broken, not absent.
+              const auto communities = community_credentials(ctx.cfg);
+              if (!communities.empty()) {
+                o.system.error = why_unanswered(addresses[i], q.session.port, communities[0],
+                                                ctx.cfg.snmp_timeout_ms);
+              }
+            }
             continue;
           }
           // The tables, over a session with the credential that answered.
@@ -145,6 +154,20 @@ Targets expand_targets(const config::DiscoveryConfig& cfg, std::vector<std::stri
   return out;
 }
 
+std::vector<Credential> community_credentials(const config::DiscoveryConfig& cfg) {
+  std::vector<Credential> out;
+  for (const auto& [list, version] : {std::pair{&cfg.snmp_communities, SnmpVersion::v2c},
+                                      std::pair{&cfg.snmp_v1_communities, SnmpVersion::v1}}) {
+    for (const std::string& c : *list) {
+      Credential cred;
+      cred.version = version;
+      cred.community = c;
+      out.push_back(cred);
+    }
+  }
+  return out;
+}
+
 PassResult run_pass(const PassOptions& options) {
   PassResult result;
   const int64_t start = steady_ms();
@@ -153,7 +176,11 @@ PassResult run_pass(const PassOptions& options) {
   std::set<std::string> explicit_targets(covered.explicit_addresses.begin(),
                                          covered.explicit_addresses.end());
   result.observations.explicit_targets = explicit_targets;
-  std::vector<Credential> credentials;
+  // Communities first, then v3 users. net-snmp keeps SNMPv3 engine state process-wide, so v3
+  // exchanges run one at a time; a device that a community opens never waits for that, and a
+  // pass stays as long as its slowest device. A credential that worked is tried first next
+  // time, so a device that answers v3 only pays the wait once.
+  std::vector<Credential> credentials = community_credentials(cfg);
   for (const config::SnmpV3User& u : cfg.snmp_v3) {
     Credential cred;
     cred.version = SnmpVersion::v3;
@@ -162,12 +189,6 @@ PassResult run_pass(const PassOptions& options) {
     cred.auth_key = u.auth_key;
     cred.priv_protocol = u.priv_protocol;
     cred.priv_key = u.priv_key;
-    credentials.push_back(cred);
-  }
-  for (const std::string& c : cfg.snmp_communities) {
-    Credential cred;
-    cred.version = SnmpVersion::v2c;
-    cred.community = c;
     credentials.push_back(cred);
   }
   const SessionOpener opener = options.opener ? options.opener : SessionOpener(open_netsnmp);
@@ -183,14 +204,14 @@ PassResult run_pass(const PassOptions& options) {
 
   // Single addresses are asked at once, while the sweep of the subnets runs beside them;
   // whoever answers the sweep is asked in full afterwards, with the community that worked.
-  QueryContext ctx{cfg, options, credentials, opener};
+  QueryContext ctx{cfg, options, credentials, opener, !options.opener};
   SweepResult sw;
   std::thread sweep_thread;
   if (!covered.sweep.empty()) {
     sweep_thread = std::thread([&] {
       SweepOptions so;
       so.addresses = covered.sweep;
-      so.communities = cfg.snmp_communities;
+      so.communities = community_credentials(cfg);
       so.packets_per_second = cfg.sweep_rate;
       sw = sweep(so);
     });
@@ -209,7 +230,7 @@ PassResult run_pass(const PassOptions& options) {
     for (const auto& [addr, community] : sw.responders) {
       if (!explicit_targets.count(addr)) {
         found.push_back(addr);
-        preferred[addr] = static_cast<int>(cfg.snmp_v3.size()) + community;
+        preferred[addr] = community;  // the community credentials come first
       }
     }
     auto more = query_devices(found, preferred, ctx, result.problems);

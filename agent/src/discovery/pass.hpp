@@ -46,6 +46,10 @@ struct Targets {
 // `max_targets` in all.
 Targets expand_targets(const config::DiscoveryConfig& config, std::vector<std::string>* problems);
 
+// The community credentials in the order they are tried: the v2c communities, then the v1 ones.
+// Their indexes are the same in a pass's credential list, which puts the v3 users after them.
+std::vector<Credential> community_credentials(const config::DiscoveryConfig& config);
+
 PassResult run_pass(const PassOptions& options);
 
 }  // namespace schoolnet::discovery

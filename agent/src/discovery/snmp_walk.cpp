@@ -69,13 +69,22 @@ WalkResult walk(SnmpSession& session, const Oid& root, WalkTuning& tuning, const
       }
     }
     for (const VarBind& v : *got) {
-      if (v.type == VarType::end_of_mib_view || !oid_starts_with(v.oid, root)) {
-        return out;  // past the subtree: done
+      if (v.type == VarType::end_of_mib_view) {
+        return out;
       }
       if (oid_compare(v.oid, last) <= 0) {
+        // A repeat or a step backwards, inside the subtree or out of it: a loop, not an end.
+        // The detail names the walk and the row, never the OIDs themselves: the index of a
+        // forwarding or ARP table is a device's MAC or IP address, and walk errors travel with
+        // the (infrastructure) device that reported them.
         out.stopped = "oid_not_increasing";
-        out.detail = "after " + format_oid(last) + " the device answered " + format_oid(v.oid);
+        out.detail = "under " + format_oid(root) + ", after row " +
+                     std::to_string(out.rows.size()) + ", the device answered " +
+                     (oid_compare(v.oid, last) == 0 ? "the same OID again" : "an earlier OID");
         return out;
+      }
+      if (!oid_starts_with(v.oid, root)) {
+        return out;  // past the subtree: done
       }
       if (out.rows.size() >= budget.max_rows) {
         out.stopped = "row_budget";

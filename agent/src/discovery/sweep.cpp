@@ -26,18 +26,19 @@ int64_t now_ms() {
       .count();
 }
 
-// A v2c GET of sysObjectID.0 for `community`, encoded by net-snmp.
-std::vector<uint8_t> build_get(const std::string& community, long request_id) {
+// A v1 or v2c GET of sysObjectID.0 for the credential's community, encoded by net-snmp.
+std::vector<uint8_t> build_get(const Credential& credential, long request_id) {
+  const long version = credential.version == SnmpVersion::v1 ? SNMP_VERSION_1 : SNMP_VERSION_2c;
   netsnmp_session s;
   snmp_sess_init(&s);
-  s.version = SNMP_VERSION_2c;
-  std::string c = community;
+  s.version = version;
+  std::string c = credential.community;
   s.community = reinterpret_cast<u_char*>(c.data());
   s.community_len = c.size();
   netsnmp_pdu* pdu = snmp_pdu_create(SNMP_MSG_GET);
   // snmp_build() takes version and community from the PDU (snmp_send would copy them from the
   // session); snmp_free_pdu() frees the copy.
-  pdu->version = SNMP_VERSION_2c;
+  pdu->version = version;
   pdu->community = static_cast<u_char*>(malloc(c.size() + 1));
   std::memcpy(pdu->community, c.c_str(), c.size() + 1);
   pdu->community_len = c.size();
@@ -63,7 +64,7 @@ std::vector<uint8_t> build_get(const std::string& community, long request_id) {
 
 }  // namespace
 
-std::optional<std::string> message_community(const uint8_t* data, size_t size) {
+std::optional<MessageHeader> message_community(const uint8_t* data, size_t size) {
   if (!data || size == 0 || size > 65535) {
     return std::nullopt;
   }
@@ -86,13 +87,59 @@ std::optional<std::string> message_community(const uint8_t* data, size_t size) {
   if (!p || type != ASN_OCTET_STR) {
     return std::nullopt;
   }
-  return std::string(reinterpret_cast<const char*>(community.data()), community_len);
+  return MessageHeader{version == SNMP_VERSION_1 ? SnmpVersion::v1 : SnmpVersion::v2c,
+                       std::string(reinterpret_cast<const char*>(community.data()), community_len)};
+}
+
+std::string why_unanswered(const std::string& address, uint16_t port, const Credential& community,
+                           int64_t wait_ms) {
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(port);
+  if (inet_pton(AF_INET, address.c_str(), &to.sin_addr) != 1) {
+    return "no_answer";
+  }
+  init_netsnmp();
+  const std::vector<uint8_t> pkt = build_get(community, 0x5cff);
+  const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || pkt.empty()) {
+    if (fd >= 0) {
+      close(fd);
+    }
+    return "no_answer";
+  }
+  // Connected: the kernel hands over only datagrams from that address and port.
+  std::string verdict = "no_answer";
+  if (connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0 &&
+      send(fd, pkt.data(), pkt.size(), 0) >= 0) {
+    std::array<uint8_t, 4096> buf{};
+    const int64_t until = now_ms() + wait_ms;
+    while (now_ms() < until) {
+      pollfd p{fd, POLLIN, 0};
+      if (poll(&p, 1, static_cast<int>(std::max<int64_t>(0, until - now_ms()))) <= 0) {
+        continue;
+      }
+      const ssize_t n = recv(fd, buf.data(), buf.size(), 0);
+      if (n < 0) {
+        break;  // ICMP port unreachable and the like: nobody is listening
+      }
+      auto header = message_community(buf.data(), static_cast<size_t>(n));
+      if (!header || header->community != community.community) {
+        verdict = "bad_response";
+      } else {
+        verdict = "no_answer";  // a proper reply this time: it was only slow or lossy
+      }
+      break;
+    }
+  }
+  close(fd);
+  return verdict;
 }
 
 SweepResult sweep(const SweepOptions& options) {
   SweepResult r;
   const int64_t start = now_ms();
-  if (options.addresses.empty() || options.communities.empty()) {
+  if (options.addresses.empty()) {
     return r;
   }
   init_netsnmp();
@@ -109,6 +156,9 @@ SweepResult sweep(const SweepOptions& options) {
       close(fd);
       return r;
     }
+  }
+  if (packets.empty()) {
+    packets.emplace_back();  // no community: an empty datagram still resolves the address
   }
   std::array<uint8_t, 4096> buf{};
   auto drain = [&] {
@@ -129,7 +179,8 @@ SweepResult sweep(const SweepOptions& options) {
         continue;
       }
       for (size_t c = 0; c < options.communities.size(); ++c) {
-        if (options.communities[c] == *community) {
+        const Credential& cred = options.communities[c];
+        if (cred.community == community->community && cred.version == community->version) {
           r.responders.emplace(addr, static_cast<int>(c));  // the first that answered wins
           break;
         }

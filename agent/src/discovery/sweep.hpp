@@ -10,11 +10,15 @@
 #include <string>
 #include <vector>
 
+#include "discovery/snmp.hpp"
+
 namespace schoolnet::discovery {
 
 struct SweepOptions {
-  std::vector<std::string> addresses;    // IPv4
-  std::vector<std::string> communities;  // v2c, tried all at once
+  std::vector<std::string> addresses;  // IPv4
+  // v1/v2c community credentials, all sent at once. With none, each address still gets one
+  // empty datagram on port 161: no agent answers it, but it fills the neighbour table.
+  std::vector<Credential> communities;
   int64_t packets_per_second = 50;
   int64_t linger_ms = 1000;  // how long to listen after the last packet
 };
@@ -30,8 +34,19 @@ struct SweepResult {
 
 SweepResult sweep(const SweepOptions& options);
 
-// Exposed for tests and the fuzz target: the community of an SNMPv1/v2c message, or nullopt
-// when the bytes are not one (net-snmp's BER decoder does the reading).
-std::optional<std::string> message_community(const uint8_t* data, size_t size);
+// After every credential went unanswered: sends one GET with `community` to address:port and
+// listens for `wait_ms`, to tell an address that says nothing ("no_answer") from one that
+// answers with bytes that are not an SNMP reply to that community ("bad_response").
+std::string why_unanswered(const std::string& address, uint16_t port, const Credential& community,
+                           int64_t wait_ms);
+
+struct MessageHeader {
+  SnmpVersion version = SnmpVersion::v2c;
+  std::string community;
+};
+
+// Exposed for tests and the fuzz target: the version and community of an SNMPv1/v2c message,
+// or nullopt when the bytes are not one (net-snmp's BER decoder does the reading).
+std::optional<MessageHeader> message_community(const uint8_t* data, size_t size);
 
 }  // namespace schoolnet::discovery

@@ -131,6 +131,58 @@ TEST(Inventory, EndUserDevicesLeaveOnlyAsPseudonyms) {
             true);
 }
 
+// A teacher's laptop runs an LLDP agent and sits on a switch port; another neighbour is not
+// in the inventory at all. Neither the laptop's MAC (as chassis or port id) nor either host
+// name may leave the box in the switch's topology links.
+TEST(Inventory, LldpLinksToPersonalOrUnknownNeighboursCarryNoNameOrMac) {
+  Observations obs;
+  SnmpSystem sw;
+  sw.address = "10.0.0.2";
+  sw.responded = true;
+  sw.sys_name = "core-switch";
+  sw.sys_descr = "Cisco IOS Software";
+  sw.sys_object_id = parse_oid("1.3.6.1.4.1.9.1.1208");
+  obs.snmp = {sw};
+  obs.mdns = {laptop_mdns()};
+  obs.neighbours = {nb("10.0.0.2", "00:1e:13:aa:bb:cc"), nb("10.0.0.77", "f0:18:98:11:22:33")};
+  DeviceDetails d;
+  LldpNeighbour laptop;
+  laptop.local_port = 7;
+  laptop.local_port_name = "Gi1/0/7";
+  laptop.chassis_subtype = 4;
+  laptop.chassis_id = parse_mac("f0:18:98:11:22:33");
+  laptop.port_subtype = 3;
+  laptop.port_id = parse_mac("f0:18:98:11:22:33");
+  laptop.sys_name = "Mrs-Patels-MacBook";
+  LldpNeighbour unknown;
+  unknown.local_port = 9;
+  unknown.chassis_subtype = 7;
+  unknown.chassis_id = "Jacks-ThinkPad";
+  unknown.port_subtype = 5;
+  unknown.port_id = "enp0s31f6";
+  unknown.sys_name = "Jacks-ThinkPad";
+  d.lldp = {laptop, unknown};
+  obs.details["10.0.0.2"] = d;
+  const auto result = merge(obs, options());
+  int lldp_links = 0;
+  for (const auto& link : result.links) {
+    if (link.source() != "lldp") {
+      continue;
+    }
+    ++lldp_links;
+    EXPECT_EQ(link.to_device_id().rfind("anon:", 0), 0u) << link.ShortDebugString();
+    EXPECT_EQ(link.to_port(), "");
+    std::string bytes;
+    link.SerializeToString(&bytes);
+    for (const std::string& secret :
+         {std::string("Patel"), std::string("MacBook"), std::string("Jack"),
+          std::string("f0:18:98"), parse_mac("f0:18:98:11:22:33")}) {
+      EXPECT_EQ(bytes.find(secret), std::string::npos) << "leaked in " << link.ShortDebugString();
+    }
+  }
+  EXPECT_EQ(lldp_links, 2);
+}
+
 TEST(Inventory, PseudonymsAreStablePerKeyAndDifferAcrossSchools) {
   EXPECT_EQ(pseudonym(kKey, "abcdef"), pseudonym(kKey, "abcdef"));
   EXPECT_NE(pseudonym(kKey, "abcdef"), pseudonym(std::string(32, 'j'), "abcdef"));

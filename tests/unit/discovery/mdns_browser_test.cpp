@@ -112,6 +112,7 @@ TEST(MdnsBrowser, AsksForWhatIsMissingAndNoMoreThanTwice) {
   b.ingest(Response().srv(inst, 8009, "cast-1.local").m, "10.50.0.50");
   auto fourth = b.next_questions();
   EXPECT_TRUE(asks(fourth, "cast-1.local", dns::kA));
+  EXPECT_TRUE(asks(fourth, "cast-1.local", dns::kAaaa));
   // Each question at most twice over the browse.
   (void)b.next_questions();
   (void)b.next_questions();

@@ -1,10 +1,12 @@
 // The real recordings' oddities, replayed in file order (see support/snmprec_session.hpp):
 // repeated and backwards OIDs end a walk with a partial result and a reason; every table of
 // every plain recording can be read without a crash or a hang.
+#include <algorithm>
 #include <filesystem>
 
 #include <gtest/gtest.h>
 
+#include "discovery/inventory.hpp"
 #include "discovery/snmp_tables.hpp"
 #include "support/snmprec_session.hpp"
 
@@ -40,6 +42,37 @@ TEST(Recordings, TheProblemIsRecordedAgainstItsTableAndTheRestIsRead) {
   EXPECT_TRUE(arp_problem);
   EXPECT_FALSE(d.interfaces.empty());
   EXPECT_FALSE(d.entity.model.empty());
+}
+
+// An HP LaserJet M880 reports its four toner cartridges as prtMarkerSuppliesType 21
+// (tonerCartridge): the school sees four toner cartridges with their levels.
+TEST(Recordings, AnM880ReportsItsTonerCartridgesAsSuch) {
+  testing::SnmprecSession s(kData + "librenms__jetdirect_m880.snmprec");
+  WalkTuning t;
+  Observations obs;
+  SnmpSystem sys;
+  sys.address = "10.0.0.40";
+  sys.responded = true;
+  sys.sys_descr = "HP ETHERNET MULTI-ENVIRONMENT";
+  sys.sys_object_id = parse_oid("1.3.6.1.4.1.11.2.3.9.1");
+  obs.snmp = {sys};
+  obs.details["10.0.0.40"] = collect_details(s, t, TableOptions{});
+  MergeOptions o;
+  o.classifier = &Classifier::builtin();
+  o.pseudonym_key = std::string(32, 'k');
+  const auto devices = merge(obs, o).devices;  // the printer and its ARP table's neighbours
+  auto printer = std::find_if(devices.begin(), devices.end(), [](const v1::DeviceSnapshot& d) {
+    return d.device_class() == v1::DEVICE_CLASS_PRINTER;
+  });
+  ASSERT_NE(printer, devices.end());
+  int cartridges = 0;
+  for (const auto& sup : printer->supplies()) {
+    if (sup.type() == "toner_cartridge") {
+      ++cartridges;
+      EXPECT_NE(sup.description().find("Cartridg"), std::string::npos) << sup.description();
+    }
+  }
+  EXPECT_EQ(cartridges, 4);
 }
 
 TEST(Recordings, EveryPlainRecordingIsReadToTheEndWithinBudgets) {
