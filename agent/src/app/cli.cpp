@@ -2,7 +2,9 @@
 
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 #include "app/agent.hpp"
@@ -11,6 +13,7 @@
 #include "core/log.hpp"
 #include "core/settings.hpp"
 #include "core/text.hpp"
+#include "discovery/v3_helper.hpp"
 
 namespace schoolnet::app {
 
@@ -144,6 +147,10 @@ int main_command(int argc, char** argv) {
     return kExitUsage;
   }
   const std::string cmd = argv[1];
+  if (cmd == "snmp-v3-session" && argc == 2) {
+    // Internal: one SNMPv3 session for the agent's discovery, on stdin and stdout.
+    return discovery::run_v3_helper(STDIN_FILENO, STDOUT_FILENO);
+  }
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {
     std::fputs(kUsage, stdout);
     return kExitOk;
@@ -194,6 +201,15 @@ int main_command(int argc, char** argv) {
     std::fprintf(stderr, "schoolnet-agent: --upload-timeout: %s\n",
                  timeout.error().message.c_str());
     return kExitUsage;
+  }
+  // SNMPv3 sessions run in helper processes of this same binary (see v3_helper.hpp), so that
+  // v3 devices are asked at once like the others.
+  {
+    std::error_code ec;
+    const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (!ec) {
+      discovery::set_v3_helper_path(self.string());
+    }
   }
   Agent agent(std::move(*cfg), clock);
   if (auto st = agent.start(); !st) {

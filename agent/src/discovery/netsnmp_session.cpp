@@ -7,6 +7,7 @@
 #include <net-snmp/net-snmp-includes.h>
 
 #include "discovery/snmp.hpp"
+#include "discovery/v3_helper.hpp"
 
 namespace schoolnet::discovery {
 
@@ -215,6 +216,14 @@ class NetSnmpSession final : public SnmpSession {
 
 Result<std::unique_ptr<SnmpSession>> open_netsnmp(const SessionOptions& options,
                                                   const Credential& credential) {
+  if (credential.version == SnmpVersion::v3 && !v3_helper_path().empty()) {
+    return open_v3_in_helper(options, credential);
+  }
+  return open_netsnmp_in_process(options, credential);
+}
+
+Result<std::unique_ptr<SnmpSession>> open_netsnmp_in_process(const SessionOptions& options,
+                                                             const Credential& credential) {
   init_netsnmp();
   netsnmp_session s;
   snmp_sess_init(&s);
@@ -239,8 +248,9 @@ Result<std::unique_ptr<SnmpSession>> open_netsnmp(const SessionOptions& options,
   if (credential.version == SnmpVersion::v3) {
     // net-snmp keeps engine boots/time and localized users in process-wide lists keyed by
     // engine ID. Devices that share an engine ID, or one that rebooted with its boots back at
-    // zero, would corrupt each other's entries; so v3 sessions run one at a time, each on a
-    // clean slate that it discovers for itself.
+    // zero, would corrupt each other's entries; so v3 sessions in one process run one at a
+    // time, each on a clean slate that it discovers for itself. (The agent runs them in helper
+    // processes instead, see v3_helper.hpp, where this lock is never contended.)
     v3_lock = std::unique_lock<std::mutex>(v3_mutex());
     reset_usm_state();
     s.securityName = user.data();

@@ -92,6 +92,7 @@ std::vector<DeviceOutcome> query_devices(const std::vector<std::string>& address
             to.budget.max_ms = ctx.cfg.walk_timeout_ms;
             to.budget.max_rows = static_cast<size_t>(ctx.cfg.walk_max_rows);
             to.device_budget_ms = ctx.cfg.device_timeout_ms;
+            to.device_max_rows = static_cast<size_t>(ctx.cfg.device_max_rows);
             o.details = collect_details(**session, tuning, to);
           }
           o.tuning = tuning;
@@ -176,11 +177,10 @@ PassResult run_pass(const PassOptions& options) {
   std::set<std::string> explicit_targets(covered.explicit_addresses.begin(),
                                          covered.explicit_addresses.end());
   result.observations.explicit_targets = explicit_targets;
-  // Communities first, then v3 users. net-snmp keeps SNMPv3 engine state process-wide, so v3
-  // exchanges run one at a time; a device that a community opens never waits for that, and a
-  // pass stays as long as its slowest device. A credential that worked is tried first next
-  // time, so a device that answers v3 only pays the wait once.
-  std::vector<Credential> credentials = community_credentials(cfg);
+  // v3 users first (the LA configured them to be used where devices can), then the v2c and v1
+  // communities. A credential that worked is tried first next time, so a device that speaks
+  // only a community pays the v3 attempt once.
+  std::vector<Credential> credentials;
   for (const config::SnmpV3User& u : cfg.snmp_v3) {
     Credential cred;
     cred.version = SnmpVersion::v3;
@@ -191,6 +191,8 @@ PassResult run_pass(const PassOptions& options) {
     cred.priv_key = u.priv_key;
     credentials.push_back(cred);
   }
+  const std::vector<Credential> communities = community_credentials(cfg);
+  credentials.insert(credentials.end(), communities.begin(), communities.end());
   const SessionOpener opener = options.opener ? options.opener : SessionOpener(open_netsnmp);
 
   // mDNS runs beside the SNMP workers: a pass lasts as long as the slowest of them.
@@ -230,7 +232,7 @@ PassResult run_pass(const PassOptions& options) {
     for (const auto& [addr, community] : sw.responders) {
       if (!explicit_targets.count(addr)) {
         found.push_back(addr);
-        preferred[addr] = community;  // the community credentials come first
+        preferred[addr] = static_cast<int>(cfg.snmp_v3.size()) + community;
       }
     }
     auto more = query_devices(found, preferred, ctx, result.problems);

@@ -47,7 +47,7 @@ struct Targets {
 Targets expand_targets(const config::DiscoveryConfig& config, std::vector<std::string>* problems);
 
 // The community credentials in the order they are tried: the v2c communities, then the v1 ones.
-// Their indexes are the same in a pass's credential list, which puts the v3 users after them.
+// A pass's credential list is the v3 users followed by these.
 std::vector<Credential> community_credentials(const config::DiscoveryConfig& config);
 
 PassResult run_pass(const PassOptions& options);

@@ -91,7 +91,11 @@ class SnmpSession {
 void init_netsnmp();
 
 // Opens a net-snmp session. net-snmp's library is initialised once per process on first use.
+// A v3 session runs in a helper process when one is configured (v3_helper.hpp).
 Result<std::unique_ptr<SnmpSession>> open_netsnmp(const SessionOptions& options,
                                                   const Credential& credential);
+// The same, always in this process (v3 sessions then run one at a time).
+Result<std::unique_ptr<SnmpSession>> open_netsnmp_in_process(const SessionOptions& options,
+                                                             const Credential& credential);
 
 }  // namespace schoolnet::discovery

@@ -8,6 +8,7 @@
 
 #include "discovery/snmp_tables.hpp"
 #include "discovery/sweep.hpp"
+#include "discovery/v3_helper.hpp"
 
 namespace {
 
@@ -94,6 +95,7 @@ class Fuzzed final : public SnmpSession {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)message_community(data, size);
+  (void)decode_answer(std::string_view(reinterpret_cast<const char*>(data), size));
   if (size < 1) {
     return 0;
   }
