@@ -25,7 +25,8 @@ constexpr const char* kSnmpCredentials = "snmp_credentials";
 constexpr const char* kWalkTuning = "snmp_walk_tuning";
 constexpr const char* kTopology = "topology_sent";
 
-// "address=max_repetitions,bulk" lines: what each device taught us about walking it.
+// "address=max_repetitions,bulk[,passes_without_bulk]" lines: what each device taught us about
+// walking it.
 std::map<std::string, discovery::WalkTuning> parse_tuning(const std::string& text) {
   std::map<std::string, discovery::WalkTuning> out;
   std::istringstream in(text);
@@ -38,7 +39,11 @@ std::map<std::string, discovery::WalkTuning> parse_tuning(const std::string& tex
     }
     discovery::WalkTuning t;
     t.max_repetitions = std::max(1, std::atoi(line.c_str() + eq + 1));
-    t.bulk = line.compare(comma + 1, std::string::npos, "1") == 0;
+    t.bulk = line.compare(comma + 1, 1, "1") == 0;
+    const size_t third = line.find(',', comma + 1);
+    if (third != std::string::npos) {
+      t.passes_without_bulk = std::max(0, std::atoi(line.c_str() + third + 1));
+    }
     out[line.substr(0, eq)] = t;
   }
   return out;
@@ -47,7 +52,8 @@ std::map<std::string, discovery::WalkTuning> parse_tuning(const std::string& tex
 std::string format_tuning(const std::map<std::string, discovery::WalkTuning>& m) {
   std::string out;
   for (const auto& [addr, t] : m) {
-    out += addr + "=" + std::to_string(t.max_repetitions) + "," + (t.bulk ? "1" : "0") + "\n";
+    out += addr + "=" + std::to_string(t.max_repetitions) + "," + (t.bulk ? "1" : "0") + "," +
+           std::to_string(t.passes_without_bulk) + "\n";
   }
   return out;
 }
@@ -294,6 +300,16 @@ Status Agent::absorb(const discovery::PassResult& pass, bool send_all) {
   (void)store_->put_state(kSnmpCredentials, format_credentials(preferred_credential_));
   for (const auto& [addr, t] : pass.tuning) {
     walk_tuning_[addr] = t;
+  }
+  for (auto& [addr, t] : walk_tuning_) {
+    // GETBULK given up after a bad moment (a timeout during a busy spell) would stay given up
+    // for good: once in a while it gets another chance.
+    if (t.bulk) {
+      t.passes_without_bulk = 0;
+    } else if (++t.passes_without_bulk >= discovery::WalkTuning::kRetryBulkAfterPasses) {
+      t = discovery::WalkTuning{};
+      t.max_repetitions = 8;
+    }
   }
   (void)store_->put_state(kWalkTuning, format_tuning(walk_tuning_));
   size_t pseudonymous = 0;

@@ -82,8 +82,7 @@ const std::vector<Spec>& specs() {
        "SNMP v1 communities, for old devices that speak nothing newer; tried after the v2c "
        "ones."},
       {"discovery.snmp_v3", Type::table_array, "", false,
-       "SNMPv3 users ([[discovery.snmp_v3]]), tried after the communities on a device none of "
-       "them opens (and first once one has worked)."},
+       "SNMPv3 users ([[discovery.snmp_v3]]), tried before the communities."},
       {"discovery.snmp_v3[].user", Type::string, "", true, "USM user name."},
       {"discovery.snmp_v3[].auth_protocol",
        Type::string,
@@ -122,6 +121,10 @@ const std::vector<Spec>& specs() {
        "Most rows one table walk keeps before it stops with a partial result.", 10, 1'000'000},
       {"discovery.device_timeout", Type::duration, "60s", false,
        "Longest all of one device's tables may take in a pass.", 1000, 3'600 * kSecond},
+      {"discovery.device_max_rows", Type::integer, "200000", false,
+       "Most rows all of one device's tables keep in a pass; the tables after that are skipped "
+       "and the device's walk errors say so.",
+       100, 10'000'000},
       {"discovery.mdns_interfaces", Type::string_list, "", false,
        "Interfaces to browse mDNS/DNS-SD on; empty = every non-loopback interface with IPv4."},
       {"discovery.mdns_wait", Type::duration, "3s", false,
@@ -423,6 +426,7 @@ Result<AgentConfig> parse(std::string_view toml_text, std::string_view file_name
   c.discovery.walk_timeout_ms = doc.num("discovery.walk_timeout");
   c.discovery.walk_max_rows = doc.num("discovery.walk_max_rows");
   c.discovery.device_timeout_ms = doc.num("discovery.device_timeout");
+  c.discovery.device_max_rows = doc.num("discovery.device_max_rows");
   c.discovery.mdns_interfaces = doc.list("discovery.mdns_interfaces");
   c.discovery.mdns_wait_ms = doc.num("discovery.mdns_wait");
   c.discovery.interval_ms = doc.num("discovery.interval");

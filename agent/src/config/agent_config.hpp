@@ -76,6 +76,7 @@ struct DiscoveryConfig {
   int64_t walk_timeout_ms = 20'000;          // one table column
   int64_t walk_max_rows = 20'000;            // one table column
   int64_t device_timeout_ms = 60'000;        // every table of one device
+  int64_t device_max_rows = 200'000;         // every table of one device
   std::vector<std::string> mdns_interfaces;  // empty: every non-loopback interface
   int64_t mdns_wait_ms = 3000;
   int64_t interval_ms = 15 * 60'000;

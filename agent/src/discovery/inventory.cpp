@@ -8,6 +8,7 @@
 #include <openssl/hmac.h>
 
 #include "core/text.hpp"
+#include "discovery/snmp_walk.hpp"
 
 namespace schoolnet::discovery {
 
@@ -133,6 +134,7 @@ void apply_details(Builder& b, const DeviceDetails& d) {
     i->set_out_octets(row.out_octets);
     i->set_in_errors(row.in_errors);
     i->set_out_errors(row.out_errors);
+    i->set_octet_counter_bits(row.high_capacity ? 64 : 32);
   }
   if (s.if_number() < 0 && !d.interfaces.empty()) {
     s.set_if_number(static_cast<int32_t>(std::min<size_t>(d.interfaces.size(), INT32_MAX)));
@@ -558,6 +560,39 @@ std::string joined_addresses(const v1::DeviceSnapshot& s) {
   return out;
 }
 
+// Per-interface rates since the previous snapshot of the same device, from octet counters that
+// wrap at their width; none across a restart (uptime went down) or a change of width.
+void add_rates(const v1::DeviceSnapshot& old, v1::DeviceSnapshot& cur, int64_t now_ms) {
+  const int64_t elapsed_ms = now_ms - old.last_seen_ms();
+  if (elapsed_ms <= 0 || old.interfaces().empty() || cur.interfaces().empty()) {
+    return;
+  }
+  const bool restarted = cur.sys_uptime_ticks() < old.sys_uptime_ticks();
+  std::map<uint32_t, const v1::Interface*> before;
+  for (const v1::Interface& i : old.interfaces()) {
+    before[i.if_index()] = &i;
+  }
+  for (v1::Interface& i : *cur.mutable_interfaces()) {
+    auto it = before.find(i.if_index());
+    if (it == before.end() || it->second->octet_counter_bits() != i.octet_counter_bits()) {
+      continue;
+    }
+    const int bits = static_cast<int>(i.octet_counter_bits());
+    auto in = counter_delta(it->second->in_octets(), i.in_octets(), bits, restarted);
+    auto out = counter_delta(it->second->out_octets(), i.out_octets(), bits, restarted);
+    auto bps = [&](uint64_t octets) {
+      return static_cast<uint64_t>(static_cast<double>(octets) * 8000.0 /
+                                   static_cast<double>(elapsed_ms));
+    };
+    if (in) {
+      i.set_in_bps(bps(*in));
+    }
+    if (out) {
+      i.set_out_bps(bps(*out));
+    }
+  }
+}
+
 v1::DeviceChange change(const v1::DeviceSnapshot& s, v1::DeviceChange::Kind kind,
                         std::string before = {}, std::string after = {}) {
   v1::DeviceChange c;
@@ -592,6 +627,7 @@ InventoryUpdate update_inventory(const std::vector<PreviousDevice>& previous,
     } else {
       const v1::DeviceSnapshot& old = it->second->snapshot;
       cur.set_first_seen_ms(it->second->first_seen_ms);
+      add_rates(old, cur, now_ms);
       if (!cur.pseudonymised() && joined_addresses(old) != joined_addresses(cur)) {
         u.changes.push_back(change(cur, v1::DeviceChange::ADDRESS_CHANGED, joined_addresses(old),
                                    joined_addresses(cur)));

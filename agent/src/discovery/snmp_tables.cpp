@@ -72,15 +72,22 @@ class Reader {
   // treated as gone for the rest of this pass (each further walk would only wait again).
   Column column(const char* table, std::string_view dotted) {
     Column out;
-    if (dead_ || out_of_time()) {
+    if (dead_ || out_of_time() || rows_ >= o_.device_max_rows) {
       if (!dead_ && !budget_reported_) {
-        d_.problems.push_back({table, "time_budget", "device time budget spent before this table"});
+        const bool time = out_of_time();
+        d_.problems.push_back({table, time ? "time_budget" : "row_budget",
+                               time ? "device time budget spent before this table"
+                                    : "device row budget (" + std::to_string(o_.device_max_rows) +
+                                          " rows) spent before this table"});
         budget_reported_ = true;
       }
       return out;
     }
     const Oid root = oid(dotted);
-    WalkResult r = walk(s_, root, t_, o_.budget, now_);
+    WalkBudget budget = o_.budget;
+    budget.max_rows = std::min(budget.max_rows, o_.device_max_rows - rows_);
+    WalkResult r = walk(s_, root, t_, budget, now_);
+    rows_ += r.rows.size();
     for (VarBind& v : r.rows) {
       Oid idx = suffix(v.oid, root);
       out.emplace(std::move(idx), std::move(v));
@@ -131,6 +138,7 @@ class Reader {
   int64_t deadline_ = 0;
   bool dead_ = false;
   bool budget_reported_ = false;
+  size_t rows_ = 0;  // read from this device so far, against options.device_max_rows
 };
 
 // Fills a field of each row from a column, counting values of the wrong type.
@@ -207,14 +215,16 @@ void read_interfaces(Reader& r, DeviceDetails& d) {
          }
        }));
   fill(r, x, "ifHCInOctets", r.column(x, "1.3.6.1.2.1.31.1.1.1.6"), rows,
-       number([](InterfaceRow& row, uint64_t n) {
-         row.in_octets = n;
-         row.high_capacity = true;
-       }));
+       number([](InterfaceRow& row, uint64_t n) { row.hc_in_octets = n; }));
   fill(r, x, "ifHCOutOctets", r.column(x, "1.3.6.1.2.1.31.1.1.1.10"), rows,
-       number([](InterfaceRow& row, uint64_t n) { row.out_octets = n; }));
+       number([](InterfaceRow& row, uint64_t n) { row.hc_out_octets = n; }));
   for (auto& [idx, row] : rows) {
     row.index = idx;
+    if (row.hc_in_octets && row.hc_out_octets) {
+      row.in_octets = *row.hc_in_octets;
+      row.out_octets = *row.hc_out_octets;
+      row.high_capacity = true;
+    }
     d.interfaces.push_back(std::move(row));
   }
   r.present("1.3.6.1.2.1.2.2", !d.interfaces.empty());

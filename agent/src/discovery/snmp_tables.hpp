@@ -31,7 +31,11 @@ struct InterfaceRow {
   uint64_t out_octets = 0;
   uint64_t in_errors = 0;
   uint64_t out_errors = 0;
-  bool high_capacity = false;  // octets from the 64-bit ifHC counters
+  // Both octet counters from the 64-bit ifHC columns; otherwise both are the 32-bit ones,
+  // which wrap every 4 GiB (34 s at 1 Gbit/s): never one of each.
+  bool high_capacity = false;
+  std::optional<uint64_t> hc_in_octets;  // as read, before the choice above
+  std::optional<uint64_t> hc_out_octets;
 };
 
 struct EntityInfo {
@@ -111,6 +115,7 @@ struct DeviceDetails {
 struct TableOptions {
   WalkBudget budget;                  // per column walk
   int64_t device_budget_ms = 60'000;  // for all of one device's tables
+  size_t device_max_rows = 200'000;   // rows of all of one device's tables
   std::vector<Oid> presence_roots;    // roots whose presence classification asks about
 };
 

@@ -18,8 +18,12 @@ namespace schoolnet::discovery {
 
 // What a device taught us about walking it; remembered between passes.
 struct WalkTuning {
+  // Passes after which a device that proved GETBULK unusable is tried with it again (about a
+  // day at the default discovery interval).
+  static constexpr int kRetryBulkAfterPasses = 96;
   int max_repetitions = 32;
   bool bulk = true;  // false once GETBULK proved unusable (or for SNMPv1)
+  int passes_without_bulk = 0;
 };
 
 struct WalkBudget {

@@ -139,6 +139,32 @@ TEST(CentralApi, AFailureThatArrivesLateIsHistoryNotAFailingProbe) {
   EXPECT_TRUE(m365.at("late").as_bool());
 }
 
+// A switch is unplugged: the agent reports it gone after missed passes; the device list says
+// so and the school's device count drops. Seen again later, it is present again.
+TEST(CentralApi, ADeviceReportedGoneIsMarkedAndComesBackWhenSeenAgain) {
+  Harness h;
+  v1::Batch b = make_batch(1);
+  add_device(b, "mac:aa:bb:cc:00:00:02", kT0);
+  v1::Record* gone = b.add_records();
+  gone->set_observed_at_ms(kT0 + 3'600'000);
+  gone->mutable_device_change()->set_device_id("mac:aa:bb:cc:00:00:02");
+  gone->mutable_device_change()->set_kind(v1::DeviceChange::GONE);
+  ASSERT_EQ(h.post(b).status, 200);
+  json::value devices = body_json(h.get("/api/v1/schools/100001/devices"));
+  const json::object& d = devices.as_array().at(0).as_object();
+  EXPECT_TRUE(d.at("gone").as_bool());
+  EXPECT_EQ(d.at("gone_at_ms").as_int64(), kT0 + 3'600'000);
+  EXPECT_EQ(body_json(h.get("/api/v1/schools")).as_array().at(0).at("device_count").as_int64(), 0);
+
+  v1::Batch back = make_batch(2);
+  add_device(back, "mac:aa:bb:cc:00:00:02", kT0 + 7'200'000);
+  ASSERT_EQ(h.post(back).status, 200);
+  devices = body_json(h.get("/api/v1/schools/100001/devices"));
+  EXPECT_FALSE(devices.as_array().at(0).at("gone").as_bool());
+  EXPECT_TRUE(devices.as_array().at(0).at("gone_at").is_null());
+  EXPECT_EQ(body_json(h.get("/api/v1/schools")).as_array().at(0).at("device_count").as_int64(), 1);
+}
+
 TEST(CentralApi, DescribesDevicesWithEveryField) {
   Harness h;
   populate(h);

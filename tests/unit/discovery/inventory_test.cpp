@@ -183,6 +183,36 @@ TEST(Inventory, LldpLinksToPersonalOrUnknownNeighboursCarryNoNameOrMac) {
   EXPECT_EQ(lldp_links, 2);
 }
 
+// A 32-bit counter that went round between two passes still gives the right rate; after the
+// switch restarts (uptime went down) no rate is made up.
+TEST(Inventory, InterfaceRatesWrapAt32BitsAndSkipARestart) {
+  auto snap = [](uint64_t in, uint64_t out, int64_t uptime) {
+    v1::DeviceSnapshot s;
+    s.set_device_id("mac:00:1e:13:aa:bb:cc");
+    s.set_sys_uptime_ticks(uptime);
+    v1::Interface* i = s.add_interfaces();
+    i->set_if_index(1);
+    i->set_octet_counter_bits(32);
+    i->set_in_octets(in);
+    i->set_out_octets(out);
+    return s;
+  };
+  const int64_t t0 = 1'700'000'000'000;
+  auto first = update_inventory({}, {snap(4'294'967'000u, 1'000, 100)}, t0, 3, false);
+  ASSERT_EQ(first.current.size(), 1u);
+  EXPECT_FALSE(first.current[0].interfaces(0).has_in_bps());
+  std::vector<PreviousDevice> prev = {{first.current[0], t0, 0}};
+  // 100 s later: in wrapped past 2^32 (296 + 704 = 1000 octets), out grew by 125,000 octets.
+  auto second = update_inventory(prev, {snap(704, 126'000, 10'100)}, t0 + 100'000, 3, false);
+  const v1::Interface& i = second.current[0].interfaces(0);
+  ASSERT_TRUE(i.has_in_bps());
+  EXPECT_EQ(i.in_bps(), 80u);  // 1000 octets * 8 / 100 s
+  EXPECT_EQ(i.out_bps(), 10'000u);
+  prev = {{second.current[0], t0, 0}};
+  auto rebooted = update_inventory(prev, {snap(5'000, 5'000, 50)}, t0 + 200'000, 3, false);
+  EXPECT_FALSE(rebooted.current[0].interfaces(0).has_in_bps());
+}
+
 TEST(Inventory, PseudonymsAreStablePerKeyAndDifferAcrossSchools) {
   EXPECT_EQ(pseudonym(kKey, "abcdef"), pseudonym(kKey, "abcdef"));
   EXPECT_NE(pseudonym(kKey, "abcdef"), pseudonym(std::string(32, 'j'), "abcdef"));

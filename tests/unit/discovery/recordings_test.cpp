@@ -75,6 +75,26 @@ TEST(Recordings, AnM880ReportsItsTonerCartridgesAsSuch) {
   EXPECT_EQ(cartridges, 4);
 }
 
+// A core switch with a huge forwarding table must not keep one pass busy for ever: past the
+// device's row budget the remaining tables are skipped, and the device says so.
+TEST(Recordings, TheDeviceRowBudgetStopsTheTablesAndIsRecorded) {
+  testing::SnmprecSession s(kData + "librenms__procurve.snmprec");
+  WalkTuning t;
+  TableOptions o;
+  o.device_max_rows = 150;
+  DeviceDetails d = collect_details(s, t, o);
+  size_t budget_problems = 0;
+  for (const auto& p : d.problems) {
+    budget_problems += p.reason == "row_budget";
+  }
+  EXPECT_GE(budget_problems, 1u);
+  EXPECT_LE(d.interfaces.size(), 150u);
+  TableOptions unbounded;
+  DeviceDetails all = collect_details(s, t, unbounded);
+  EXPECT_GT(all.interfaces.size() + all.arp.size() + all.fdb.size(),
+            d.interfaces.size() + d.arp.size() + d.fdb.size());
+}
+
 TEST(Recordings, EveryPlainRecordingIsReadToTheEndWithinBudgets) {
   size_t files = 0;
   for (const auto& entry : std::filesystem::directory_iterator(kData)) {

@@ -196,6 +196,8 @@ json::object device_json(const DeviceRecord& rec) {
   o["sources"] = string_array(d.sources());
   put_time(o, "first_seen", rec.first_seen_ms);
   put_time(o, "last_seen", rec.last_seen_ms);
+  o["gone"] = rec.gone_ms > 0;
+  put_time(o, "gone_at", rec.gone_ms);
   o["vendor"] = d.vendor();
   o["model"] = d.model();
   o["serial"] = d.serial();

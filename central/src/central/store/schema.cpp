@@ -182,8 +182,14 @@ ALTER TABLE probe_summaries ADD COLUMN agent_id TEXT NOT NULL DEFAULT '';
 ALTER TABLE probe_summaries ADD COLUMN record_id INTEGER NOT NULL DEFAULT 0;
 )sql";
 
+// Version 3: when the agent last said a device is gone (0 while it is present), so the device
+// list can tell what is in the school now from what was.
+constexpr const char* kVersion3 = R"sql(
+ALTER TABLE devices ADD COLUMN gone_ms INTEGER NOT NULL DEFAULT 0;
+)sql";
+
 // migrations[i] takes the database from version i to version i + 1.
-constexpr const char* kMigrations[] = {kVersion1, kVersion2};
+constexpr const char* kMigrations[] = {kVersion1, kVersion2, kVersion3};
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
 }  // namespace

@@ -8,7 +8,7 @@
 
 namespace schoolnet::central::sqlite {
 
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 // Brings the database up to kSchemaVersion. Refuses a database written by a newer version.
 Status migrate(Database& db);

@@ -76,7 +76,12 @@ constexpr const char* kUpsertDevice =
     "ELSE device_class END, "
     "received_ms = CASE WHEN excluded.observed_ms >= observed_ms THEN excluded.received_ms "
     "ELSE received_ms END, "
+    "gone_ms = CASE WHEN excluded.last_seen_ms > gone_ms THEN 0 ELSE gone_ms END, "
     "observed_ms = max(observed_ms, excluded.observed_ms)";
+// A device is gone from the time the agent said so until it is seen again.
+constexpr const char* kMarkGone =
+    "UPDATE devices SET gone_ms = ?3 WHERE school_id = ?1 AND device_id = ?2 AND "
+    "last_seen_ms <= ?3 AND gone_ms < ?3";
 constexpr const char* kInsertChange =
     "INSERT INTO device_changes(school_id, device_id, observed_ms, received_ms, body) "
     "VALUES (?1, ?2, ?3, ?4, ?5)";
@@ -400,6 +405,11 @@ Status SqliteStore::apply_records(Connection& c, const v1::Batch& batch, int64_t
           st.bind_text(1, school).bind_text(2, d.device_id()).bind(3, observed);
           st.bind(4, received_ms).bind_blob(5, serialized(d));
         });
+        if (s && d.kind() == v1::DeviceChange::GONE) {
+          s = run(kMarkGone, [&](sqlite::Statement& st) {
+            st.bind_text(1, school).bind_text(2, d.device_id()).bind(3, observed);
+          });
+        }
         break;
       }
       case v1::Record::kOutage: {

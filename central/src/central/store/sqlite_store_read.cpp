@@ -11,7 +11,7 @@ namespace {
 
 constexpr const char* kSchools =
     "SELECT s.school_id, s.last_seen_ms, "
-    "(SELECT count(*) FROM devices d WHERE d.school_id = s.school_id), "
+    "(SELECT count(*) FROM devices d WHERE d.school_id = s.school_id AND d.gone_ms = 0), "
     "(SELECT count(*) FROM agents a WHERE a.school_id = s.school_id), "
     "(SELECT count(*) FROM probe_latest p WHERE p.school_id = s.school_id AND p.ok = 1) + "
     "(SELECT count(*) FROM summary_latest m WHERE m.school_id = s.school_id AND m.ok = 1 AND "
@@ -28,7 +28,7 @@ constexpr const char* kSchools =
     "FROM schools s ORDER BY s.school_id";
 constexpr const char* kHasSchool = "SELECT 1 FROM schools WHERE school_id = ?1";
 constexpr const char* kDevices =
-    "SELECT snapshot, first_seen_ms, last_seen_ms, observed_ms, received_ms FROM devices "
+    "SELECT snapshot, first_seen_ms, last_seen_ms, observed_ms, received_ms, gone_ms FROM devices "
     "WHERE school_id = ?1 ORDER BY device_id";
 constexpr const char* kProbeLatest =
     "SELECT name, sample, observed_ms, received_ms FROM probe_latest WHERE school_id = ?1";
@@ -182,6 +182,7 @@ Result<std::vector<DeviceRecord>> SqliteStore::devices(const std::string& school
     d.last_seen_ms = st.int64(2);
     d.observed_ms = st.int64(3);
     d.received_ms = st.int64(4);
+    d.gone_ms = st.int64(5);
     out.push_back(std::move(d));
   }
   st.reset();

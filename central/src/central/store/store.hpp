@@ -63,6 +63,7 @@ struct DeviceRecord {
   int64_t last_seen_ms = 0;     // latest seen over every snapshot
   int64_t observed_ms = 0;      // of the snapshot kept
   int64_t received_ms = 0;
+  int64_t gone_ms = 0;  // when the agent reported it gone; 0 while it is present
 };
 
 struct SummaryState {
