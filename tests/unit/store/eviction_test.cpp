@@ -9,9 +9,10 @@ namespace {
 
 using testing::TempDir;
 
-int64_t count_kind(AgentStore& s, const char* kind) {
-  // Drain everything through sealing to see what is left, by kind.
-  int64_t n = 0;
+// Drains everything through sealing and acknowledging, handing each record to `visit` in the
+// order it would reach central.
+template <typename Visit>
+void drain_all(AgentStore& s, Visit visit) {
   BatchHeader h;
   for (;;) {
     auto b = s.next_batch(h, BatchLimits{100000, 1 << 30});
@@ -21,10 +22,15 @@ int64_t count_kind(AgentStore& s, const char* kind) {
     v1::Batch parsed;
     parsed.ParseFromString((*b)->bytes);
     for (const auto& r : parsed.records()) {
-      n += kind_name(r) == kind;
+      visit(r);
     }
     (void)s.acknowledge((*b)->seq);
   }
+}
+
+int64_t count_kind(AgentStore& s, const char* kind) {
+  int64_t n = 0;
+  drain_all(s, [&](const v1::Record& r) { n += kind_name(r) == kind; });
   return n;
 }
 
@@ -134,24 +140,14 @@ TEST(Eviction, FoldsMinuteSummariesIntoHoursBeforeEvictingThem) {
   EXPECT_TRUE(a->balanced());
   EXPECT_GT(a->evicted["probe_summary/folded"], 0u);
   // Coverage kept: every hour is still there, and the attempt counts add up.
-  BatchHeader h;
   uint64_t attempts = 0;
   uint64_t failures = 0;
   int hourly = 0;
-  for (;;) {
-    auto b = s->next_batch(h, BatchLimits{100000, 1 << 30});
-    if (!b.ok() || !b->has_value()) {
-      break;
-    }
-    v1::Batch parsed;
-    parsed.ParseFromString((*b)->bytes);
-    for (const auto& rec : parsed.records()) {
-      attempts += rec.probe_summary().count();
-      failures += rec.probe_summary().failures();
-      hourly += rec.probe_summary().window_ms() == 3'600'000;
-    }
-    (void)s->acknowledge((*b)->seq);
-  }
+  drain_all(*s, [&](const v1::Record& rec) {
+    attempts += rec.probe_summary().count();
+    failures += rec.probe_summary().failures();
+    hourly += rec.probe_summary().window_ms() == 3'600'000;
+  });
   EXPECT_EQ(attempts, 720u);
   EXPECT_EQ(failures, 6u);
   EXPECT_GT(hourly, 0);
@@ -184,28 +180,18 @@ TEST(Eviction, FoldingWalksPastHourlySummariesAndKeepsObservationOrder) {
   auto a = s->accounting();
   EXPECT_TRUE(a->balanced());
   EXPECT_EQ(a->evicted.count("probe_summary/cap"), 0u) << "coverage lost while folding could help";
-  BatchHeader h;
   uint64_t last_id = 0;
   int64_t last_start = 0;
   uint64_t m365_attempts = 0;
-  for (;;) {
-    auto b = s->next_batch(h, BatchLimits{100000, 1 << 30});
-    if (!b.ok() || !b->has_value()) {
-      break;
+  drain_all(*s, [&](const v1::Record& rec) {
+    EXPECT_GT(rec.record_id(), last_id);
+    EXPECT_GE(rec.probe_summary().window_start_ms(), last_start) << "drained out of order";
+    last_id = rec.record_id();
+    last_start = rec.probe_summary().window_start_ms();
+    if (rec.probe_summary().name() == "m365") {
+      m365_attempts += rec.probe_summary().count();
     }
-    v1::Batch parsed;
-    parsed.ParseFromString((*b)->bytes);
-    for (const auto& rec : parsed.records()) {
-      EXPECT_GT(rec.record_id(), last_id);
-      EXPECT_GE(rec.probe_summary().window_start_ms(), last_start) << "drained out of order";
-      last_id = rec.record_id();
-      last_start = rec.probe_summary().window_start_ms();
-      if (rec.probe_summary().name() == "m365") {
-        m365_attempts += rec.probe_summary().count();
-      }
-    }
-    (void)s->acknowledge((*b)->seq);
-  }
+  });
   EXPECT_EQ(m365_attempts, 1'200u);
 }
 
