@@ -104,15 +104,16 @@ def start_gateway_snmpd(lay: Layout, m: Manifest) -> str:
 def served_recording(lay: Layout, d: Device) -> str:
     """Where the device's recording is served from: devices/<name>/snmp-<hash>/<community>.snmprec
     (snmpsim takes the community from the file name). The hash of the content (recording plus
-    any forwarding entries added for the school) keys snmpsim's shared index cache, so a
+    any forwarding entries and sysName/sysLocation the school adds) keys snmpsim's shared index cache, so a
     different recording under the same device name can never be served through a stale index."""
     digest = hashlib.sha256()
     with open(d.snmp_recording, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
-    digest.update(b"servable-lines-v1\n")  # how the served copy is derived from the recording
+    digest.update(b"servable-lines-v2\n")  # how the served copy is derived from the recording
     for mac, port in sorted(d.fdb):
         digest.update(f"fdb {mac} {port}\n".encode())
+    digest.update(f"sysName {d.sys_name!r} sysLocation {d.sys_location!r}\n".encode())
     return lay.path("devices", d.name, f"snmp-{digest.hexdigest()[:16]}",
                     f"{d.snmp_community}.snmprec")
 
@@ -219,12 +220,19 @@ def prepare_recording(lay: Layout, d: Device) -> str:
         print(f"simschool: device '{d.name}': {len(dropped)} line(s) of "
               f"{os.path.basename(d.snmp_recording)} cannot be served and are left out "
               f"(first at line {number}: {why})", file=sys.stderr)
+    overrides = {oid: value for oid, value in ((b"1.3.6.1.2.1.1.5.0", d.sys_name),
+                                                (b"1.3.6.1.2.1.1.6.0", d.sys_location))
+                 if value is not None}
+    if overrides:
+        lines = [line for line in lines
+                 if line.split(b"|", 1)[0].strip().lstrip(b".") not in overrides]
+        lines += [oid + b"|4|" + value.encode() for oid, value in overrides.items()]
     if d.fdb:
         lines += fdb_records(d.fdb)
     # snmpsim finds the next OID by a binary search of the file, which needs OID order; stable,
     # so repeated OIDs in a recording stay as they were.
     ordered = sorted(lines, key=_oid_key)
-    if dropped or d.fdb or ordered != lines:
+    if dropped or d.fdb or overrides or ordered != lines:
         data = b"\n".join(ordered) + b"\n"
     with open(target, "wb") as dst:
         dst.write(data)

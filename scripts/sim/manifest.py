@@ -69,6 +69,10 @@ class Device:
     # For switches: (MAC, bridge port) of every device whose uplink names this switch; served as
     # learned entries of the switch's BRIDGE-MIB and Q-BRIDGE forwarding tables.
     fdb: list[tuple[str, int]] = field(default_factory=list)
+    # sysName and sysLocation served instead of the recording's (published recordings are
+    # anonymised to "<private>"); None: the recording's own.
+    sys_name: str | None = None
+    sys_location: str | None = None
 
 
 @dataclass
@@ -421,7 +425,7 @@ def _parse_device(raw, i, prefix, lan_subnet, lan_gateway, vlans, manifest_dir, 
         subnet, gateway = match[0].subnet, match[0].gateway
     _in(address, subnet, f"{t.where}: address")
 
-    rec = comm = behaviour = None
+    rec = comm = behaviour = sys_name = sys_location = None
     snmp = t.sub("snmp")
     if snmp is not None:
         snmp.where = f"device '{name}': snmp"
@@ -435,6 +439,11 @@ def _parse_device(raw, i, prefix, lan_subnet, lan_gateway, vlans, manifest_dir, 
         if rec_value is not None:
             rec = resolve_recording(rec_value, manifest_dir, project_dir,
                                     f"{snmp.where}: recording")
+        text = re.compile(r"^[ -~]{1,64}$")
+        sys_name = snmp.str("sys_name", None, pattern=text,
+                            what="sysName (1..64 printable ASCII characters)")
+        sys_location = snmp.str("sys_location", None, pattern=text,
+                                what="sysLocation (1..64 printable ASCII characters)")
         snmp.done()
 
     uplink = None
@@ -467,7 +476,8 @@ def _parse_device(raw, i, prefix, lan_subnet, lan_gateway, vlans, manifest_dir, 
         mdns.done()
     t.done()
     return Device(name, kind, address, (mac or deterministic_mac(prefix, name)).lower(),
-                  vlan_name, subnet, gateway, rec, comm, behaviour, hostname, services, uplink)
+                  vlan_name, subnet, gateway, rec, comm, behaviour, hostname, services, uplink,
+                  sys_name=sys_name, sys_location=sys_location)
 
 
 def _parse_cloud(raw, i, inet_subnet) -> Cloud:

@@ -143,7 +143,8 @@ def inventory(lay: Layout, m: Manifest) -> dict:
             served = (served_recording(lay, d)
                       if d.snmp_recording and d.snmp_behaviour == "normal" else None)
             snmp = {"community": d.snmp_community, "recording": d.snmp_recording,
-                    "served_file": served, "behaviour": d.snmp_behaviour}
+                    "served_file": served, "behaviour": d.snmp_behaviour,
+                    "sys_name": d.sys_name, "sys_location": d.sys_location}
         mdns = None
         if d.mdns_hostname:
             mdns = {"hostname": d.mdns_hostname,

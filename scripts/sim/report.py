@@ -6,6 +6,7 @@ Exit status 1 when central knows nothing about the school.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import shlex
@@ -34,14 +35,40 @@ def get(env: dict[str, str], path: str):
         return json.loads(resp.read())
 
 
-def table(rows: list[list[str]], headers: list[str]) -> str:
-    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)] if rows else \
-        [len(h) for h in headers]
-    widths = [min(w, 44) for w in widths]
-    fmt = "  ".join("{:<%d.%d}" % (w, w) for w in widths)
-    lines = [fmt.format(*headers), fmt.format(*["-" * w for w in widths])]
-    lines += [fmt.format(*[str(x) for x in r]) for r in rows]
+def clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:width - 1] + "\u2026"
+
+
+def table(rows: list[list[str]], headers: list[str], limits: list[int]) -> str:
+    rows = [[clip(str(x), lim) for x, lim in zip(r, limits)] for r in rows]
+    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip(),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(x.ljust(w) for x, w in zip(r, widths)).rstrip() for r in rows]
     return "\n".join(lines)
+
+
+def address_key(address: str):
+    try:
+        return (0, ipaddress.ip_address(address))
+    except ValueError:
+        return (1, address)
+
+
+def simulated_faults(env: dict[str, str]) -> dict[str, str]:
+    """Cloud services the simulated school breaks on purpose, by name: why they fail."""
+    try:
+        with open(os.path.join(env["SIM_STATE_DIR"], "env.json")) as f:
+            info = json.load(f)
+    except (KeyError, OSError, ValueError):
+        return {}
+    out = {}
+    for c in info.get("clouds", []):
+        if not c.get("reachable", True):
+            out[c["name"]] = "no host at its address (by design)"
+        elif c.get("status", 200) >= 400:
+            out[c["name"]] = f"answers HTTP {c['status']} (by design)"
+    return out
 
 
 def main() -> int:
@@ -58,30 +85,42 @@ def main() -> int:
     rows = []
     personal = 0
     for d in sorted(devices, key=lambda d: (d.get("pseudonymised", False),
-                                            (d.get("addresses") or [""])[0])):
+                                            address_key((d.get("addresses") or [""])[0]))):
         if d.get("pseudonymised"):
             personal += 1
             continue
         services = sorted({x.get("type", "") for x in d.get("services", [])})
+        up = d.get("uplink") or {}
+        where = f"{up.get('switch')} {up.get('port')}" if up else "-"
         rows.append([d.get("class", ""), (d.get("addresses") or ["-"])[0], d.get("name", ""),
-                     d.get("vendor", "") or "-", d.get("sys_object_id", "") or "-",
+                     d.get("vendor", "") or "-", d.get("model", "") or "-", where,
                      " ".join(services) or "-"])
     print()
-    print(table(rows, ["CLASS", "ADDRESS", "NAME", "VENDOR", "SYSOBJECTID", "MDNS SERVICES"]))
+    print(table(rows, ["CLASS", "ADDRESS", "NAME", "VENDOR", "MODEL", "PLUGGED INTO",
+                       "MDNS SERVICES"], [12, 15, 24, 28, 24, 24, 40]))
     if personal:
         print(f"(+ {personal} personal or unidentified device(s), held only as pseudonyms)")
     probes = get(env, f"/api/v1/schools/{school}/probes")
+    faults = simulated_faults(env)
     rows = []
     for p in sorted(probes, key=lambda p: p.get("name", "")):
+        latency = p.get("latency_ms", 0) or 0
+        error = p.get("error", "") or "-"
+        if p.get("error_detail"):
+            error += ": " + p["error_detail"]
         rows.append(["ok" if p.get("ok") else "FAIL", p.get("kind", ""), p.get("name", ""),
-                     f"{p.get('latency_ms', 0):.1f} ms" if p.get("ok") else "-",
-                     p.get("error", "") or "-"])
+                     f"{latency:.1f} ms" if latency > 0 else "-", error])
     print()
-    print(table(rows, ["STATE", "KIND", "PROBE", "LATENCY", "ERROR"]))
+    print(table(rows, ["STATE", "KIND", "PROBE", "LATENCY", "ERROR"], [5, 5, 36, 10, 90]))
     ok = sum(1 for p in probes if p.get("ok"))
     print()
     print(f"central received {len(devices)} devices and {len(probes)} probes "
           f"({ok} ok, {len(probes) - ok} failing) for school {school}")
+    failing = sorted({p.get("name", "").rsplit(" (", 1)[0] for p in probes if not p.get("ok")})
+    expected = [n for n in failing if n in faults]
+    if expected:
+        print("failing on purpose in the simulated school: " +
+              "; ".join(f"{n} {faults[n]}" for n in expected))
     return 0
 
 

@@ -82,8 +82,11 @@ class RunningSchool(unittest.TestCase):
             rec = simlib.read_snmprec(snmp["recording"])
             node = "box" if d["vlan"] is None else "gw"
             got = SCHOOL.snmp_get(d["address"], snmp["community"], simlib.SYS_DESCR,
-                                  simlib.SYS_OBJECT_ID, node=node)
+                                  simlib.SYS_OBJECT_ID, "1.3.6.1.2.1.1.5.0", node=node)
             self.assertIsNotNone(got, f"{d['name']} did not answer")
+            if snmp.get("sys_name"):
+                # The manifest's sysName replaces the recording's anonymised one.
+                self.assertEqual(got["1.3.6.1.2.1.1.5.0"][1].decode(), snmp["sys_name"])
             if simlib.SYS_DESCR in rec:
                 self.assertEqual(got[simlib.SYS_DESCR][1], rec[simlib.SYS_DESCR][1], d["name"])
             if simlib.SYS_OBJECT_ID in rec:

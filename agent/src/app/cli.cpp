@@ -4,6 +4,7 @@
 #include <cstring>
 #include <filesystem>
 #include <string>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
 
@@ -50,6 +51,7 @@ struct Args {
   std::string device;
   std::string upload_timeout = "60s";
   Format format = Format::table;
+  bool help = false;
   std::string error;
 };
 
@@ -76,6 +78,8 @@ Args parse_args(int argc, char** argv, int first) {
       a.format = Format::json;
     } else if (arg == "--csv") {
       a.format = Format::csv;
+    } else if (arg == "--help" || arg == "-h") {
+      a.help = true;
     } else if (!arg.empty() && arg[0] == '-') {
       a.error = "unknown option " + arg;
     } else {
@@ -125,12 +129,14 @@ int config_check(const std::string& path) {
               redacted(c->central.token).c_str());
   std::printf("  store %s, cap %lld MiB\n", c->store.path.c_str(),
               static_cast<long long>(c->store.max_bytes >> 20));
-  std::printf("  discovery every %llds: %s, %zu communities\n",
-              static_cast<long long>(c->discovery.interval_ms / 1000),
-              c->discovery.snmp_targets.empty()
-                  ? "the box's own subnets"
-                  : (std::to_string(addresses) + " SNMP addresses").c_str(),
-              c->discovery.snmp_communities.size());
+  std::printf(
+      "  discovery every %llds: %s; SNMP v3 users %zu, v2c communities %zu, v1 "
+      "communities %zu\n",
+      static_cast<long long>(c->discovery.interval_ms / 1000),
+      c->discovery.snmp_targets.empty() ? "the box's own subnets"
+                                        : (std::to_string(addresses) + " SNMP addresses").c_str(),
+      c->discovery.snmp_v3.size(), c->discovery.snmp_communities.size(),
+      c->discovery.snmp_v1_communities.size());
   std::printf("  %zu probes\n", c->probes_list.size());
   for (const auto& p : c->probes_list) {
     std::printf("    %-5s %-40s every %llds  %s\n", config::probe_kind_name(p.kind), p.name.c_str(),
@@ -164,13 +170,17 @@ int main_command(int argc, char** argv) {
     std::fprintf(stderr, "schoolnet-agent: %s\n\n%s", args.error.c_str(), kUsage);
     return kExitUsage;
   }
+  if (args.help) {
+    std::fputs(kUsage, stdout);
+    return kExitOk;
+  }
   if (cmd == "config") {
     if (!args.positional.empty() && args.positional[0] == "reference") {
       std::fputs(settings::reference_markdown(config::agent_settings()).c_str(), stdout);
       return kExitOk;
     }
-    if (args.positional.size() == 2 && args.positional[0] == "check") {
-      return config_check(args.positional[1]);
+    if (!args.positional.empty() && args.positional[0] == "check" && args.positional.size() <= 2) {
+      return config_check(args.positional.size() == 2 ? args.positional[1] : kDefaultConfig);
     }
     std::fprintf(stderr, "schoolnet-agent: use 'config check FILE' or 'config reference'\n");
     return kExitUsage;
@@ -202,6 +212,9 @@ int main_command(int argc, char** argv) {
                  timeout.error().message.c_str());
     return kExitUsage;
   }
+  // The store holds the pseudonym key and the inventory: whatever it creates (a state
+  // directory, the database, its journal) is the agent's alone, however it was started.
+  ::umask(0077);
   // SNMPv3 sessions run in helper processes of this same binary (see v3_helper.hpp), so that
   // v3 devices are asked at once like the others.
   {

@@ -1,6 +1,7 @@
 #include "discovery/inventory.hpp"
 
 #include <algorithm>
+#include <arpa/inet.h>
 #include <map>
 #include <set>
 
@@ -264,6 +265,48 @@ std::string lldp_port(const LldpNeighbour& n) {
   return !n.port_description.empty() ? safe(n.port_description) : to_hex(n.port_id);
 }
 
+// Private (RFC 1918), shared (RFC 6598) and the configured ranges: where a school's devices
+// are. A router's neighbours on its internet side are not the school's devices.
+bool in_school_ranges(const std::string& address,
+                      const std::vector<std::pair<uint32_t, uint32_t>>& configured) {
+  in_addr a{};
+  if (inet_pton(AF_INET, address.c_str(), &a) != 1) {
+    return false;
+  }
+  const uint32_t ip = ntohl(a.s_addr);
+  auto within = [ip](uint32_t net, int bits) {
+    return (ip >> (32 - bits)) == (net >> (32 - bits));
+  };
+  if (within(0x0A000000, 8) || within(0xAC100000, 12) || within(0xC0A80000, 16) ||
+      within(0x64400000, 10)) {
+    return true;
+  }
+  return std::any_of(configured.begin(), configured.end(),
+                     [ip](const auto& r) { return ip >= r.first && ip <= r.second; });
+}
+
+// Whose ARP table tells us about the school's devices: the default gateway and the routers,
+// firewalls and layer-3 switches among the SNMP devices. A NAS, printer or server also has an
+// ARP table, but of its own peers (container networks, a backup target): not a view of the LAN.
+bool routes_for_the_school(const std::string& address, const DeviceDetails& d,
+                           const Observations& obs,
+                           const std::map<std::string, const SnmpSystem*>& system_at,
+                           const MergeOptions& options) {
+  if (address == obs.gateway) {
+    return true;
+  }
+  auto it = system_at.find(address);
+  if (it == system_at.end() || !options.classifier) {
+    return false;
+  }
+  DeviceFacts f;
+  f.sys_object_id = format_oid(it->second->sys_object_id);
+  f.sys_descr = safe(it->second->sys_descr);
+  f.oids_present = d.present;
+  const auto cls = options.classifier->classify(f).device_class;
+  return cls == v1::DEVICE_CLASS_ROUTER || cls == v1::DEVICE_CLASS_SWITCH;
+}
+
 }  // namespace
 
 std::string pseudonym(const std::string& key, const std::string& value) {
@@ -283,12 +326,20 @@ MergeResult merge(const Observations& obs, const MergeOptions& options) {
     mac_of[n.address] = n.mac;
   }
   std::map<std::string, std::string> name_of_router;
+  std::map<std::string, const SnmpSystem*> system_at;
   for (const SnmpSystem& s : obs.snmp) {
     name_of_router[s.address] =
         s.sys_name.empty() || !is_clean_text(s.sys_name) ? s.address : safe(s.sys_name);
+    system_at[s.address] = &s;
   }
   for (const auto& [router, d] : obs.details) {
+    if (!routes_for_the_school(router, d, obs, system_at, options)) {
+      continue;
+    }
     for (const ArpEntry& e : d.arp) {
+      if (!in_school_ranges(e.address, obs.school_ranges)) {
+        continue;
+      }
       mac_of.emplace(e.address, e.mac);
       arp_source.emplace(e.address, "arp:" + name_of_router[router]);
     }

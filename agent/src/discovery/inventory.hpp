@@ -26,6 +26,9 @@ struct Observations {
   std::vector<MdnsHost> mdns;
   std::vector<Neighbour> neighbours;
   std::string gateway;
+  // Address ranges the school uses beyond the private ones (inclusive, host order): the
+  // configured snmp_targets. ARP entries elsewhere are someone else's network.
+  std::vector<std::pair<uint32_t, uint32_t>> school_ranges;
 };
 
 struct MergeOptions {

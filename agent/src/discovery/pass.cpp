@@ -290,6 +290,9 @@ PassResult run_pass(const PassOptions& options) {
     result.problems.push_back("neighbour table: " + table.error().message);
   }
   result.observations.gateway = default_gateway();
+  for (const config::SnmpTarget& t : cfg.snmp_targets) {
+    result.observations.school_ranges.emplace_back(t.first, t.last);
+  }
   result.duration_ms = steady_ms() - start;
   return result;
 }

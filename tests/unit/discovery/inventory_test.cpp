@@ -1,5 +1,7 @@
 #include "discovery/inventory.hpp"
 
+#include <set>
+
 #include <gtest/gtest.h>
 
 #include "core/text.hpp"
@@ -211,6 +213,40 @@ TEST(Inventory, InterfaceRatesWrapAt32BitsAndSkipARestart) {
   prev = {{second.current[0], t0, 0}};
   auto rebooted = update_inventory(prev, {snap(5'000, 5'000, 50)}, t0 + 200'000, 3, false);
   EXPECT_FALSE(rebooted.current[0].interfaces(0).has_in_bps());
+}
+
+// Only the school's routers speak for the school's network: the gateway's neighbours on the
+// staff VLAN are devices; its neighbours on the internet side, and the container network a
+// NAS keeps in its own ARP table, are not.
+TEST(Inventory, ArpTablesCountOnlyRoutersAndTheSchoolsOwnRanges) {
+  Observations obs;
+  SnmpSystem gw;
+  gw.address = "10.0.0.1";
+  gw.responded = true;
+  gw.sys_descr = "Linux gateway";
+  SnmpSystem nas;
+  nas.address = "10.0.0.40";
+  nas.responded = true;
+  nas.sys_descr = "Linux DiskStation";
+  nas.sys_object_id = parse_oid("1.3.6.1.4.1.6574.1");
+  obs.snmp = {gw, nas};
+  obs.gateway = "10.0.0.1";
+  DeviceDetails gw_tables;
+  gw_tables.arp = {{"10.0.20.20", parse_mac("00:26:ab:01:02:03"), 3},
+                   {"198.18.0.10", parse_mac("02:00:00:00:00:10"), 2}};
+  DeviceDetails nas_tables;
+  nas_tables.arp = {{"172.26.10.5", parse_mac("02:42:ac:1a:0a:05"), 7}};
+  obs.details["10.0.0.1"] = gw_tables;
+  obs.details["10.0.0.40"] = nas_tables;
+  std::set<std::string> seen;
+  for (const auto& d : merge(obs, options()).devices) {
+    for (const auto& src : d.sources()) {
+      if (src.rfind("arp:", 0) == 0) {
+        seen.insert(d.device_id());
+      }
+    }
+  }
+  EXPECT_EQ(seen.size(), 1u) << "only the staff VLAN printer comes from an ARP table";
 }
 
 TEST(Inventory, PseudonymsAreStablePerKeyAndDifferAcrossSchools) {
