@@ -24,6 +24,7 @@ import simlib  # noqa: E402
 
 AGENT = os.path.join(simlib.BUILD_DIR, "agent", "schoolnet-agent")
 RELAY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "snmp_relay.py")
+MDNS6 = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mdns6_responder.py")
 V3_USER, V3_AUTH, V3_PRIV = "labtech", "lab-auth-pass-1", "lab-priv-pass-1"
 # A second user on a third agent: SHA-256 authentication without privacy (authNoPriv).
 V3_USER_256, V3_AUTH_256 = "labtech256", "lab-auth-pass-256"
@@ -247,6 +248,45 @@ class GetBulkTrouble(unittest.TestCase):
         self.assertEqual(device["class"], "switch")
         self.assertEqual(len(device["interfaces"]), self.expected_interfaces())
         self.assertEqual(device.get("snmp_error", ""), "")
+
+
+class MdnsOverIpv6(unittest.TestCase):
+    """A printer whose mDNS responder speaks only IPv6 (a real Python responder in a device's
+    namespace, answering queries to ff02::fb): the agent finds it, with its service and its
+    IPv6 address."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.school = simlib.up(no_central=False)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.school.down()
+
+    def test_a_responder_that_speaks_only_ipv6_is_found(self):
+        dev = self.school.device("pi-server")
+        responder = subprocess.Popen(
+            ["ip", "netns", "exec", dev["namespace"], "/usr/bin/python3", MDNS6, "eth0",
+             "v6-printer", "Library IPv6 Printer", "_ipp._tcp", "631"],
+            stdout=subprocess.PIPE, text=True)
+        try:
+            self.assertEqual(responder.stdout.readline().strip(), "ready")
+            config = derived_config(self.school, "mdns6", targets=[dev["address"]],
+                                    probes=False)
+            run = self.school.box_exec([AGENT, "once", "--config", config], timeout=240)
+            self.assertIn("discovery pass done", run.stderr, run.stderr[-2000:])
+        finally:
+            responder.terminate()
+            log = responder.communicate(timeout=10)[0]
+        self.assertIn("answered", log, "no IPv6 query reached the responder")
+        devices = inventory(config)
+        found = [d for d in devices
+                 if any(s.get("instance") == "Library IPv6 Printer" for s in d["services"])]
+        self.assertEqual(len(found), 1, f"the IPv6-only printer is missing: {devices}\n{log}")
+        printer = found[0]
+        self.assertEqual(printer["class"], "printer")
+        self.assertTrue(any(a.startswith("fe80:") for a in printer["addresses"]), printer)
+        self.assertIn("mdns", printer["sources"])
 
 
 class SnmpV3(unittest.TestCase):

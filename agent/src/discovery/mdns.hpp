@@ -84,6 +84,7 @@ class MdnsBrowser {
 struct BrowseOptions {
   std::vector<std::string> interfaces;  // names; empty = every non-loopback IPv4 interface
   int64_t wait_ms = 3000;
+  bool ipv6 = true;  // also ask on each interface's IPv6 side (ff02::fb), where it has one
 };
 
 struct BrowseResult {

@@ -1,6 +1,7 @@
-// The socket side of mDNS browsing: one UDP socket per interface, bound to the interface's
-// address on an ephemeral port, so responders answer us by unicast (RFC 6762 section 6.7,
-// "legacy unicast"). Runs on a discovery worker thread: plain poll(), no event loop needed.
+// The socket side of mDNS browsing: per interface, one UDP socket for IPv4 bound to the
+// interface's address and one for IPv6, each on an ephemeral port, so responders answer us by
+// unicast (RFC 6762 section 6.7, "legacy unicast"): queries go to 224.0.0.251 and to ff02::fb
+// on that link. Runs on a discovery worker thread: plain poll(), no event loop needed.
 #include <arpa/inet.h>
 #include <array>
 #include <cerrno>
@@ -24,6 +25,8 @@ constexpr size_t kMaxProblems = 20;
 
 struct Socket {
   int fd = -1;
+  int family = AF_INET;
+  int if_index = 0;
   std::string interface;
   ~Socket() {
     if (fd >= 0) {
@@ -31,7 +34,10 @@ struct Socket {
     }
   }
   Socket() = default;
-  Socket(Socket&& o) noexcept : fd(o.fd), interface(std::move(o.interface)) { o.fd = -1; }
+  Socket(Socket&& o) noexcept
+      : fd(o.fd), family(o.family), if_index(o.if_index), interface(std::move(o.interface)) {
+    o.fd = -1;
+  }
   Socket& operator=(Socket&&) = delete;
 };
 
@@ -66,6 +72,30 @@ std::string open_socket(const LocalInterface& li, Socket& s) {
   return {};
 }
 
+// The interface's IPv6 side, for responders that answer over IPv6 (or only there). A box
+// without IPv6 on the link simply has no such socket; that is not a problem worth reporting.
+bool open_socket6(const LocalInterface& li, Socket& s) {
+  s.interface = li.name;
+  s.family = AF_INET6;
+  s.if_index = li.index;
+  s.fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (s.fd < 0) {
+    return false;
+  }
+  const int on = 1;
+  setsockopt(s.fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+  sockaddr_in6 local{};
+  local.sin6_family = AF_INET6;
+  local.sin6_addr = in6addr_any;
+  const unsigned index = static_cast<unsigned>(li.index);
+  const int hops = 255;
+  const int loop = 0;
+  return bind(s.fd, reinterpret_cast<sockaddr*>(&local), sizeof local) == 0 &&
+         setsockopt(s.fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &index, sizeof index) == 0 &&
+         setsockopt(s.fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &hops, sizeof hops) == 0 &&
+         setsockopt(s.fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &loop, sizeof loop) == 0;
+}
+
 }  // namespace
 
 BrowseResult browse_mdns(const BrowseOptions& options) {
@@ -98,6 +128,12 @@ BrowseResult browse_mdns(const BrowseOptions& options) {
       continue;
     }
     sockets.push_back(std::move(s));
+    if (options.ipv6) {
+      Socket s6;
+      if (open_socket6(li, s6)) {
+        sockets.push_back(std::move(s6));
+      }
+    }
   }
   if (sockets.empty()) {
     return result;
@@ -107,6 +143,10 @@ BrowseResult browse_mdns(const BrowseOptions& options) {
   group.sin_family = AF_INET;
   group.sin_port = htons(5353);
   inet_pton(AF_INET, "224.0.0.251", &group.sin_addr);
+  sockaddr_in6 group6{};
+  group6.sin6_family = AF_INET6;
+  group6.sin6_port = htons(5353);
+  inet_pton(AF_INET6, "ff02::fb", &group6.sin6_addr);
   std::mt19937 gen(std::random_device{}());
   size_t malformed = 0;
 
@@ -118,6 +158,13 @@ BrowseResult browse_mdns(const BrowseOptions& options) {
       for (const auto& packet : browser.next_questions()) {
         const auto bytes = dns::build_query(static_cast<uint16_t>(gen()), packet, false);
         for (const Socket& s : sockets) {
+          if (s.family == AF_INET6) {
+            group6.sin6_scope_id = static_cast<uint32_t>(s.if_index);
+            // Best effort: a link without IPv6 routes or addresses refuses, and IPv4 carries on.
+            (void)sendto(s.fd, bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&group6),
+                         sizeof group6);
+            continue;
+          }
           if (sendto(s.fd, bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&group),
                      sizeof group) < 0 &&
               result.problems.size() < kMaxProblems) {
@@ -141,7 +188,7 @@ BrowseResult browse_mdns(const BrowseOptions& options) {
         continue;
       }
       for (;;) {
-        sockaddr_in from{};
+        sockaddr_storage from{};
         socklen_t from_len = sizeof from;
         const ssize_t got = recvfrom(p.fd, buf.data(), buf.size(), 0,
                                      reinterpret_cast<sockaddr*>(&from), &from_len);
@@ -149,8 +196,14 @@ BrowseResult browse_mdns(const BrowseOptions& options) {
           break;  // EAGAIN: drained
         }
         ++result.packets;
-        char addr[INET_ADDRSTRLEN];
-        inet_ntop(AF_INET, &from.sin_addr, addr, sizeof addr);
+        char addr[INET6_ADDRSTRLEN] = {};
+        if (from.ss_family == AF_INET6) {
+          inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&from)->sin6_addr, addr,
+                    sizeof addr);
+        } else {
+          inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&from)->sin_addr, addr,
+                    sizeof addr);
+        }
         auto msg = dns::parse(std::span<const uint8_t>(buf.data(), static_cast<size_t>(got)));
         if (!msg) {
           ++malformed;
