@@ -751,15 +751,7 @@ Status AgentStore::split(uint64_t seq) {
   if (auto s = tx.begin(); !s) {
     return s;
   }
-  auto unseal = db_.prepare("UPDATE records SET batch_seq = NULL WHERE batch_seq = ?1");
-  auto delb = db_.prepare("DELETE FROM batches WHERE seq = ?1");
-  if (!unseal || !delb) {
-    return !unseal ? unseal.error() : delb.error();
-  }
-  if (auto s = unseal->bind(1, static_cast<int64_t>(seq)).run(); !s) {
-    return s;
-  }
-  if (auto s = delb->bind(1, static_cast<int64_t>(seq)).run(); !s) {
+  if (auto s = unseal_batch(static_cast<int64_t>(seq)); !s) {
     return s;
   }
   // The refused seq is never reused: the next batch gets a fresh one, so central can never
@@ -771,20 +763,24 @@ Status AgentStore::split(uint64_t seq) {
   return tx.commit();
 }
 
-Status AgentStore::rebase(uint64_t seq, uint64_t next_seq) {
-  Transaction tx(db_);
-  if (auto s = tx.begin(); !s) {
-    return s;
-  }
+Status AgentStore::unseal_batch(int64_t seq) {
   auto unseal = db_.prepare("UPDATE records SET batch_seq = NULL WHERE batch_seq = ?1");
   auto delb = db_.prepare("DELETE FROM batches WHERE seq = ?1");
   if (!unseal || !delb) {
     return !unseal ? unseal.error() : delb.error();
   }
-  if (auto s = unseal->bind(1, static_cast<int64_t>(seq)).run(); !s) {
+  if (auto s = unseal->bind(1, seq).run(); !s) {
     return s;
   }
-  if (auto s = delb->bind(1, static_cast<int64_t>(seq)).run(); !s) {
+  return delb->bind(1, seq).run();
+}
+
+Status AgentStore::rebase(uint64_t seq, uint64_t next_seq) {
+  Transaction tx(db_);
+  if (auto s = tx.begin(); !s) {
+    return s;
+  }
+  if (auto s = unseal_batch(static_cast<int64_t>(seq)); !s) {
     return s;
   }
   auto current = get_state("next_seq");
@@ -1005,15 +1001,7 @@ Result<uint64_t> AgentStore::correct_unsynchronised_times(int64_t now_wall_ms, i
   }
   sealed = Statement();
   for (const int64_t seq : unseal) {
-    auto up = db_.prepare("UPDATE records SET batch_seq = NULL WHERE batch_seq = ?1");
-    auto delb = db_.prepare("DELETE FROM batches WHERE seq = ?1");
-    if (!up || !delb) {
-      return !up ? up.error() : delb.error();
-    }
-    if (auto s = up->bind(1, seq).run(); !s) {
-      return s.error();
-    }
-    if (auto s = delb->bind(1, seq).run(); !s) {
+    if (auto s = unseal_batch(seq); !s) {
       return s.error();
     }
   }

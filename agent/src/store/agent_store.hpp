@@ -115,6 +115,8 @@ class AgentStore final : public Outbox {
   // Inside a caller's transaction. Ids come from the table's sequence, or from `ids` (one per
   // record, ids the same transaction has just freed) to keep a replacement in its place.
   Status insert_records(std::vector<v1::Record>& records, const std::vector<int64_t>& ids = {});
+  // Inside a caller's transaction: the batch's records go back to pending, its sealed copy goes.
+  Status unseal_batch(int64_t seq);
   Status bump(const std::string& counter, int64_t delta);
   Result<int64_t> counter(const std::string& name);
   Result<EvictionReport> fold_summaries(int64_t target_bytes);
